@@ -1,0 +1,21 @@
+/**
+ * keel's platform-neutral core: scene format, world, physics, scripts, loop and network seams.
+ * It imports neither `node:*` nor the DOM nor three.js (checked by test/architecture.test.ts).
+ */
+export * from './run-mode.js';
+export * from './log.js';
+export * from './math/vec.js';
+export * from './scene/schema.js';
+export * from './scene/validate.js';
+export * from './scene/paths.js';
+export * from './world/world.js';
+export * from './physics/physics.js';
+export * from './physics/heightfield.js';
+export { createCannonPhysics } from './physics/cannon-physics.js';
+export * from './scripts/script.js';
+export { ScriptHost } from './scripts/script-host.js';
+export * from './sim/simulation.js';
+export * from './loop/fixed-step-loop.js';
+export * from './loop/rolling-stats.js';
+export * from './loop/manual-clock.js';
+export * from './net/transport.js';

@@ -1,0 +1,119 @@
+import { RollingStats } from './rolling-stats.js';
+
+/** Time source for a loop: milliseconds on a monotonic clock, and a way to wait for a moment. */
+export interface Clock {
+  now(): number;
+  /** Resolves at or after `time` (ms on the same clock as `now`). Resolves at once for a past time. */
+  sleepUntil(time: number): Promise<void>;
+}
+
+export interface FixedStepLoopOptions {
+  tickRate: number;
+  clock: Clock;
+  /** Runs one tick. Must not throw; wrap with your own error policy. */
+  tick(dt: number, tickNumber: number): void;
+  /** Ticks run back to back to catch up after an overrun, before the schedule is reset. Default 4. */
+  maxCatchUp?: number;
+  /** Called after a resynchronisation with the number of ticks dropped. */
+  onResync?(droppedTicks: number, behindMs: number): void;
+  /** Ticks kept for the lateness and duration figures. Default 3600 (one minute at 60 Hz). */
+  window?: number;
+}
+
+export interface LoopStats {
+  ticks: number;
+  /** Ticks that finished after the next tick was due. */
+  overruns: number;
+  /** Times the schedule was reset because catch-up could not close the gap. */
+  resyncs: number;
+  droppedTicks: number;
+  /** How late each tick started after its deadline, ms. */
+  lateness: RollingStats;
+  /** How long each tick ran, ms. */
+  duration: RollingStats;
+}
+
+/**
+ * A fixed-timestep loop scheduled against absolute deadlines (start + n·step), so rounding in
+ * the sleeps never accumulates into drift. A tick that ends after the next deadline counts as
+ * an overrun and the following ticks run back to back to catch up; past `maxCatchUp` ticks
+ * behind, the schedule restarts from now and the dropped ticks are reported, instead of
+ * spiralling. The clock is injected: the server sleeps, tests use a manual clock.
+ */
+export class FixedStepLoop {
+  readonly stepMs: number;
+  readonly stats: LoopStats;
+  private running = false;
+  private stopped: Promise<void> | null = null;
+  private tickNumber = 0;
+  private readonly opts: Required<Omit<FixedStepLoopOptions, 'onResync'>> & Pick<FixedStepLoopOptions, 'onResync'>;
+
+  constructor(opts: FixedStepLoopOptions) {
+    if (!(opts.tickRate > 0) || !Number.isFinite(opts.tickRate)) throw new Error(`tick rate must be > 0 (got ${opts.tickRate})`);
+    this.opts = { maxCatchUp: 4, window: 3600, ...opts };
+    this.stepMs = 1000 / opts.tickRate;
+    this.stats = {
+      ticks: 0,
+      overruns: 0,
+      resyncs: 0,
+      droppedTicks: 0,
+      lateness: new RollingStats(this.opts.window),
+      duration: new RollingStats(this.opts.window),
+    };
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Number of the next tick to run. */
+  get nextTick(): number {
+    return this.tickNumber;
+  }
+
+  /** Starts ticking; the promise settles when `stop` is called and the current tick is done. */
+  start(): Promise<void> {
+    if (this.stopped) return this.stopped;
+    this.running = true;
+    this.stopped = this.run();
+    return this.stopped;
+  }
+
+  /** Stops after the tick in progress. */
+  stop(): Promise<void> {
+    this.running = false;
+    return this.stopped ?? Promise.resolve();
+  }
+
+  private async run(): Promise<void> {
+    const { clock, maxCatchUp } = this.opts;
+    const step = this.stepMs;
+    const dt = step / 1000;
+    let origin = clock.now();
+    let n = 0; // ticks since origin; deadline of the next tick is origin + n * step
+    while (this.running) {
+      const deadline = origin + n * step;
+      await clock.sleepUntil(deadline);
+      if (!this.running) break;
+      const started = clock.now();
+      this.opts.tick(dt, this.tickNumber++);
+      const ended = clock.now();
+      this.stats.ticks++;
+      this.stats.lateness.push(Math.max(0, started - deadline));
+      this.stats.duration.push(ended - started);
+      n++;
+      const behind = ended - (origin + n * step);
+      if (behind > 0) {
+        this.stats.overruns++;
+        if (behind > maxCatchUp * step) {
+          const dropped = Math.floor(behind / step);
+          this.stats.resyncs++;
+          this.stats.droppedTicks += dropped;
+          origin = ended;
+          n = 0;
+          this.opts.onResync?.(dropped, behind);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import * as CANNON from 'cannon-es';
+import type { Quat, Vec3 } from '../math/vec.js';
+import type { ColliderComponent } from '../scene/schema.js';
+import type { HeightfieldData } from './heightfield.js';
+import type { BodyDesc, ContactEvent, PhysicsEngine, PhysicsOptions, PhysicsStats } from './physics.js';
+
+// cannon's Plane and Heightfield face +Z; keel is Y-up, so both are turned -90° about X.
+const Z_UP_TO_Y_UP = new CANNON.Quaternion().setFromEuler(-Math.PI / 2, 0, 0);
+
+const BODY_TYPE = {
+  static: CANNON.Body.STATIC,
+  dynamic: CANNON.Body.DYNAMIC,
+  kinematic: CANNON.Body.KINEMATIC,
+} as const;
+
+/** The cannon-es implementation of {@link PhysicsEngine}. Resting bodies sleep, so idle scenes cost little. */
+export function createCannonPhysics(options: PhysicsOptions): PhysicsEngine {
+  return new CannonPhysics(options);
+}
+
+class CannonPhysics implements PhysicsEngine {
+  private readonly world: CANNON.World;
+  private readonly bodies = new Map<string, CANNON.Body>();
+  private readonly ids = new Map<CANNON.Body, string>();
+  private readonly materials = new Map<string, CANNON.Material>();
+  private readonly moving = new Set<CANNON.Body>();
+  private contacts: ContactEvent[] = [];
+
+  constructor(options: PhysicsOptions) {
+    this.world = new CANNON.World({ gravity: new CANNON.Vec3(...options.gravity), allowSleep: true });
+    // Sweep-and-prune scales with many bodies where the default naive broadphase is O(n²).
+    this.world.broadphase = new CANNON.SAPBroadphase(this.world);
+    this.world.addEventListener('beginContact', (e: { bodyA?: CANNON.Body; bodyB?: CANNON.Body }) => {
+      if (!e.bodyA || !e.bodyB) return;
+      const a = this.ids.get(e.bodyA);
+      const b = this.ids.get(e.bodyB);
+      if (a !== undefined && b !== undefined) this.contacts.push({ a, b, trigger: e.bodyA.isTrigger || e.bodyB.isTrigger });
+    });
+  }
+
+  addBody(entityId: string, desc: BodyDesc): void {
+    if (this.bodies.has(entityId)) this.removeBody(entityId);
+    const rb = desc.rigidBody;
+    const body = new CANNON.Body({
+      type: BODY_TYPE[rb.type],
+      mass: rb.type === 'dynamic' ? Math.max(rb.mass, 1e-6) : 0,
+      linearDamping: rb.linearDamping,
+      angularDamping: rb.angularDamping,
+      fixedRotation: rb.fixedRotation,
+      allowSleep: rb.allowSleep,
+      isTrigger: desc.collider?.trigger ?? false,
+      position: new CANNON.Vec3(...desc.position),
+      quaternion: new CANNON.Quaternion(...desc.rotation),
+    });
+    body.sleepSpeedLimit = 0.1;
+    body.sleepTimeLimit = 0.5;
+    if (desc.collider) {
+      const c = desc.collider;
+      const [shape, orientation] = this.makeShape(c, desc.heightfield);
+      shape.material = this.material(c.friction, c.restitution);
+      const offset = new CANNON.Vec3(...c.offset);
+      if (c.shape === 'heightfield' && desc.heightfield) {
+        // Centre the terrain on the entity: cannon puts sample (0,0) at the shape origin.
+        const hf = desc.heightfield;
+        offset.x -= ((hf.rows - 1) * c.elementSize) / 2;
+        offset.z += ((hf.cols - 1) * c.elementSize) / 2;
+      }
+      body.addShape(shape, offset, orientation);
+    }
+    this.world.addBody(body);
+    this.bodies.set(entityId, body);
+    this.ids.set(body, entityId);
+    if (rb.type !== 'static') this.moving.add(body);
+  }
+
+  private makeShape(c: ColliderComponent, hf: HeightfieldData | undefined): [CANNON.Shape, CANNON.Quaternion | undefined] {
+    switch (c.shape) {
+      case 'box':
+        return [new CANNON.Box(new CANNON.Vec3(c.size[0] / 2, c.size[1] / 2, c.size[2] / 2)), undefined];
+      case 'sphere':
+        return [new CANNON.Sphere(c.radius), undefined];
+      case 'cylinder':
+        return [new CANNON.Cylinder(c.radius, c.radius, c.height, 12), undefined];
+      case 'plane':
+        return [new CANNON.Plane(), Z_UP_TO_Y_UP];
+      case 'heightfield': {
+        if (!hf) throw new Error(`heightfield collider needs its asset "${c.asset}" loaded`);
+        // Row views over the shared buffer: cannon reads data[i][j], so no per-instance copy is made.
+        const rows: Float32Array[] = [];
+        for (let i = 0; i < hf.rows; i++) rows.push(hf.heights.subarray(i * hf.cols, (i + 1) * hf.cols));
+        return [new CANNON.Heightfield(rows as unknown as number[][], { elementSize: c.elementSize }), Z_UP_TO_Y_UP];
+      }
+    }
+  }
+
+  private material(friction: number, restitution: number): CANNON.Material {
+    const key = `${friction}/${restitution}`;
+    let m = this.materials.get(key);
+    if (!m) {
+      m = new CANNON.Material({ friction, restitution });
+      this.materials.set(key, m);
+    }
+    return m;
+  }
+
+  removeBody(entityId: string): void {
+    const body = this.bodies.get(entityId);
+    if (!body) return;
+    this.world.removeBody(body);
+    this.bodies.delete(entityId);
+    this.ids.delete(body);
+    this.moving.delete(body);
+  }
+
+  hasBody(entityId: string): boolean {
+    return this.bodies.has(entityId);
+  }
+
+  step(dt: number): void {
+    this.contacts = [];
+    this.world.step(dt);
+  }
+
+  forEachMoved(fn: (entityId: string, position: Vec3, rotation: Quat) => void): void {
+    for (const body of this.moving) {
+      if (body.sleepState === CANNON.Body.SLEEPING) continue;
+      const p = body.position;
+      const q = body.quaternion;
+      fn(this.ids.get(body)!, [p.x, p.y, p.z], [q.x, q.y, q.z, q.w]);
+    }
+  }
+
+  private need(entityId: string): CANNON.Body {
+    const body = this.bodies.get(entityId);
+    if (!body) throw new Error(`entity "${entityId}" has no physics body`);
+    return body;
+  }
+
+  setTransform(entityId: string, position: Vec3, rotation?: Quat): void {
+    const body = this.need(entityId);
+    body.position.set(...position);
+    body.previousPosition.set(...position);
+    body.interpolatedPosition.set(...position);
+    if (rotation) body.quaternion.set(...rotation);
+    body.wakeUp();
+  }
+
+  setLinearVelocity(entityId: string, v: Vec3): void {
+    const body = this.need(entityId);
+    body.velocity.set(...v);
+    body.wakeUp();
+  }
+
+  getLinearVelocity(entityId: string): Vec3 {
+    const v = this.need(entityId).velocity;
+    return [v.x, v.y, v.z];
+  }
+
+  applyImpulse(entityId: string, impulse: Vec3): void {
+    const body = this.need(entityId);
+    body.applyImpulse(new CANNON.Vec3(...impulse));
+    body.wakeUp();
+  }
+
+  drainContacts(): ContactEvent[] {
+    const out = this.contacts;
+    this.contacts = [];
+    return out;
+  }
+
+  stats(): PhysicsStats {
+    let awake = 0;
+    for (const b of this.moving) if (b.sleepState !== CANNON.Body.SLEEPING) awake++;
+    return { bodies: this.bodies.size, awake, contacts: this.world.contacts.length };
+  }
+
+  dispose(): void {
+    for (const id of [...this.bodies.keys()]) this.removeBody(id);
+  }
+}

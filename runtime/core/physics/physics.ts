@@ -1,0 +1,50 @@
+import type { ColliderComponent, RigidBodyComponent } from '../scene/schema.js';
+import type { Quat, Vec3 } from '../math/vec.js';
+import type { HeightfieldData } from './heightfield.js';
+
+/** What the world asks of a physics engine. cannon-es implements it today; systems see only this. */
+export interface PhysicsEngine {
+  addBody(entityId: string, desc: BodyDesc): void;
+  removeBody(entityId: string): void;
+  hasBody(entityId: string): boolean;
+  step(dt: number): void;
+  /** Calls `fn` for every non-static body that moved in the last step (sleeping bodies are skipped). */
+  forEachMoved(fn: (entityId: string, position: Vec3, rotation: Quat) => void): void;
+  /** Teleports a body and wakes it. */
+  setTransform(entityId: string, position: Vec3, rotation?: Quat): void;
+  setLinearVelocity(entityId: string, v: Vec3): void;
+  getLinearVelocity(entityId: string): Vec3;
+  applyImpulse(entityId: string, impulse: Vec3): void;
+  /** Contacts that began during the last step, each pair once. */
+  drainContacts(): ContactEvent[];
+  stats(): PhysicsStats;
+  dispose(): void;
+}
+
+export interface BodyDesc {
+  rigidBody: RigidBodyComponent;
+  collider?: ColliderComponent;
+  position: Vec3;
+  rotation: Quat;
+  /** Present when `collider.shape` is 'heightfield': the decoded asset. */
+  heightfield?: HeightfieldData;
+}
+
+export interface ContactEvent {
+  a: string;
+  b: string;
+  /** True when either side is a trigger: an overlap, no collision response. */
+  trigger: boolean;
+}
+
+export interface PhysicsStats {
+  bodies: number;
+  awake: number;
+  contacts: number;
+}
+
+export interface PhysicsOptions {
+  gravity: Vec3;
+}
+
+export type PhysicsFactory = (options: PhysicsOptions) => PhysicsEngine;

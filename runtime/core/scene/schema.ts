@@ -1,0 +1,227 @@
+/**
+ * The scene format, defined once. Types (`Static<>`), runtime validation (Ajv compiles these
+ * very objects) and the published `scenes/keel-scene.schema.json` all come from here.
+ */
+import { Type, type Static, type TLiteral, type TObject, type TProperties } from '@sinclair/typebox';
+
+export const SCENE_FORMAT = 'keel-scene';
+export const SCENE_VERSION = 1;
+
+const num = (opts: Record<string, unknown> = {}) => Type.Number(opts);
+const Vec3 = (description: string, def?: [number, number, number]) =>
+  Type.Tuple([num(), num(), num()], def ? { description, default: def } : { description });
+const Vec2 = (description: string, def?: [number, number]) =>
+  Type.Tuple([num(), num()], def ? { description, default: def } : { description });
+const Positive = (description: string, def: number) => num({ exclusiveMinimum: 0, default: def, description });
+const Unit = (description: string, def: number) => num({ minimum: 0, maximum: 1, default: def, description });
+const Color = (def: string) =>
+  Type.String({ pattern: '^#[0-9a-fA-F]{6}$', default: def, description: 'CSS hex color, #rrggbb' });
+
+/** A string enum as JSON Schema `enum` (one clear error), typed as the union of its values. */
+function Enum<const T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...opts });
+}
+
+/** A path relative to the scene's asset root; the loader rejects paths that escape it. */
+const AssetPath = (description: string) => Type.String({ minLength: 1, description });
+
+/**
+ * A union tagged by one property. Ajv's `discriminator` keyword reports errors of the matching
+ * branch only (and applies its defaults), instead of every branch of a plain `anyOf`.
+ */
+function Tagged<T extends TObject[]>(tag: string, variants: [...T], description: string) {
+  return Type.Unsafe<Static<T[number]>>({
+    type: 'object',
+    description,
+    required: [tag],
+    discriminator: { propertyName: tag },
+    oneOf: variants,
+  });
+}
+function Variant<K extends string, P extends TProperties, C extends TProperties = {}>(value: K, props: P, common?: C) {
+  return Type.Object({ shape: Type.Literal(value), ...common, ...props } as { shape: TLiteral<K> } & C & P, {
+    additionalProperties: false,
+  });
+}
+
+export const TransformSchema = Type.Object(
+  {
+    position: Vec3('Position relative to the parent, metres', [0, 0, 0]),
+    rotation: Vec3('Euler angles relative to the parent, degrees, XYZ order', [0, 0, 0]),
+    scale: Vec3('Scale of the visual mesh (colliders keep their own size)', [1, 1, 1]),
+  },
+  { additionalProperties: false },
+);
+
+export const MeshSchema = Tagged(
+  'shape',
+  [
+    Variant('box', { size: Vec3('Width, height, depth', [1, 1, 1]) }),
+    Variant('sphere', { radius: Positive('Radius', 0.5) }),
+    Variant('cylinder', { radius: Positive('Radius', 0.5), height: Positive('Height', 1) }),
+    Variant('capsule', { radius: Positive('Radius', 0.5), height: Positive('Height of the straight part', 1) }),
+    Variant('plane', { size: Vec2('Width, depth', [10, 10]) }),
+  ],
+  'Visual primitive',
+);
+
+export const MaterialSchema = Type.Object(
+  {
+    color: Color('#cccccc'),
+    roughness: Unit('0 mirror-like, 1 matte', 0.8),
+    metalness: Unit('0 dielectric, 1 metal', 0),
+    opacity: Unit('1 opaque', 1),
+  },
+  { additionalProperties: false },
+);
+
+export const RigidBodySchema = Type.Object(
+  {
+    type: Enum(['static', 'dynamic', 'kinematic'], {
+      default: 'static',
+      description: 'static never moves, dynamic is simulated, kinematic is moved by scripts',
+    }),
+    mass: num({ minimum: 0, default: 1, description: 'kg; ignored unless dynamic' }),
+    linearDamping: Unit('Fraction of linear velocity lost per second', 0.01),
+    angularDamping: Unit('Fraction of angular velocity lost per second', 0.01),
+    fixedRotation: Type.Boolean({ default: false }),
+    allowSleep: Type.Boolean({ default: true, description: 'Resting bodies stop costing CPU until touched' }),
+  },
+  { additionalProperties: false },
+);
+
+const colliderCommon = {
+  offset: Vec3('Offset from the entity origin', [0, 0, 0]),
+  friction: num({ minimum: 0, default: 0.4 }),
+  restitution: Unit('Bounciness', 0.1),
+  trigger: Type.Boolean({ default: false, description: 'Reports overlaps to scripts without pushing bodies' }),
+};
+
+export const ColliderSchema = Tagged(
+  'shape',
+  [
+    Variant('box', { size: Vec3('Width, height, depth', [1, 1, 1]) }, colliderCommon),
+    Variant('sphere', { radius: Positive('Radius', 0.5) }, colliderCommon),
+    Variant('cylinder', { radius: Positive('Radius', 0.5), height: Positive('Height', 1) }, colliderCommon),
+    Variant('plane', {}, colliderCommon),
+    Variant(
+      'heightfield',
+      {
+        asset: AssetPath('Heightfield file (.khf) under the asset root'),
+        elementSize: Positive('Distance between samples, metres', 1),
+      },
+      colliderCommon,
+    ),
+  ],
+  'Physics shape',
+);
+
+export const ScriptSchema = Type.Object(
+  {
+    module: AssetPath('ES module under the asset root whose default export holds the hooks'),
+    props: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Passed to the script as ctx.props' }),
+    modes: Type.Array(Enum(['client', 'server', 'editor']), {
+      default: ['client', 'server'],
+      uniqueItems: true,
+      description: 'Run modes in which the script runs',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const LightSchema = Type.Object(
+  {
+    kind: Enum(['ambient', 'directional', 'point', 'spot', 'hemisphere'], { default: 'directional' }),
+    color: Color('#ffffff'),
+    intensity: num({ minimum: 0, default: 1 }),
+    range: num({ minimum: 0, default: 0, description: 'point/spot: 0 means infinite' }),
+    castShadow: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+
+export const CameraSchema = Type.Object(
+  {
+    fov: num({ exclusiveMinimum: 0, exclusiveMaximum: 180, default: 60, description: 'Vertical field of view, degrees' }),
+    near: Positive('Near plane', 0.1),
+    far: Positive('Far plane', 1000),
+    active: Type.Boolean({ default: false, description: 'The camera the client starts with' }),
+  },
+  { additionalProperties: false },
+);
+
+export const SpawnPointSchema = Type.Object(
+  { team: Type.Optional(Type.String({ description: 'Only players of this team spawn here' })) },
+  { additionalProperties: false },
+);
+
+export const ComponentsSchema = Type.Object(
+  {
+    transform: Type.Optional(TransformSchema),
+    mesh: Type.Optional(MeshSchema),
+    material: Type.Optional(MaterialSchema),
+    rigidBody: Type.Optional(RigidBodySchema),
+    collider: Type.Optional(ColliderSchema),
+    script: Type.Optional(ScriptSchema),
+    light: Type.Optional(LightSchema),
+    camera: Type.Optional(CameraSchema),
+    spawnPoint: Type.Optional(SpawnPointSchema),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const EntitySchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Stable id, unique in the scene' }),
+    name: Type.Optional(Type.String({ maxLength: 128 })),
+    parent: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Id of the parent entity' })),
+    tags: Type.Optional(Type.Array(Type.String(), { uniqueItems: true })),
+    components: ComponentsSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const SettingsSchema = Type.Object(
+  {
+    gravity: Vec3('m/s²', [0, -9.81, 0]),
+    tickRate: Type.Integer({ minimum: 1, maximum: 240, default: 60, description: 'Simulation ticks per second' }),
+    maxPlayers: Type.Integer({ minimum: 1, maximum: 10000, default: 16 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const SceneSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    format: Type.Literal(SCENE_FORMAT),
+    version: Type.Literal(SCENE_VERSION),
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    settings: SettingsSchema,
+    entities: Type.Array(EntitySchema),
+  },
+  { additionalProperties: false, $id: 'https://keel.dev/schema/keel-scene.schema.json', title: 'keel scene' },
+);
+
+/** A scene document as stored on disk, after defaults are applied. */
+export type SceneDocument = Static<typeof SceneSchema>;
+export type EntityDocument = Static<typeof EntitySchema>;
+export type Components = Static<typeof ComponentsSchema>;
+export type SceneSettings = Static<typeof SettingsSchema>;
+export type TransformComponent = Static<typeof TransformSchema>;
+export type MeshComponent = Static<typeof MeshSchema>;
+export type MaterialComponent = Static<typeof MaterialSchema>;
+export type RigidBodyComponent = Static<typeof RigidBodySchema>;
+export type ColliderComponent = Static<typeof ColliderSchema>;
+export type ScriptComponent = Static<typeof ScriptSchema>;
+export type LightComponent = Static<typeof LightSchema>;
+export type CameraComponent = Static<typeof CameraSchema>;
+export type SpawnPointComponent = Static<typeof SpawnPointSchema>;
+export type ComponentName = keyof Components;
+
+/** The JSON Schema published as `scenes/keel-scene.schema.json` (draft-07, as Ajv speaks it). */
+export function sceneJsonSchema(): Record<string, unknown> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    ...(JSON.parse(JSON.stringify(SceneSchema)) as Record<string, unknown>),
+  };
+}

@@ -1,0 +1,269 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { SCENE_FORMAT, SCENE_VERSION, SceneSchema, type EntityDocument, type SceneDocument } from './schema.js';
+import { normaliseAssetPath } from './paths.js';
+
+/** One thing wrong with a scene file, located by JSON pointer and named by the rule it breaks. */
+export interface SceneProblem {
+  file: string;
+  /** RFC 6901 pointer into the document, '' for the whole document. */
+  pointer: string;
+  /** The schema keyword (`minimum`, `required`…) or semantic rule (`duplicate-id`, `path-escape`…). */
+  rule: string;
+  message: string;
+}
+
+export function formatProblem(p: SceneProblem): string {
+  return `${p.file} ${p.pointer === '' ? '/' : p.pointer}: ${p.message}`;
+}
+
+/** Thrown when a scene cannot be used; `problems` holds every error found, not just the first. */
+export class SceneError extends Error {
+  constructor(readonly problems: SceneProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'SceneError';
+  }
+}
+
+/** Upgrades a document of version N to N+1. The table is keyed by N. */
+export type SceneMigration = (doc: Record<string, unknown>) => Record<string, unknown>;
+/** Format v1 is the first; when v2 arrives, `1: v1ToV2` goes here and old files keep loading. */
+export const SCENE_MIGRATIONS: Readonly<Record<number, SceneMigration>> = {};
+
+export type SceneValidation =
+  | { ok: true; scene: SceneDocument; migratedFrom: number | null }
+  | { ok: false; problems: SceneProblem[] };
+
+// A cache of a pure function of an immutable schema: compiling costs milliseconds, and sharing
+// it between simulations in one process shares no state they could disturb.
+let compiled: ValidateFunction | null = null;
+function schemaValidator(): ValidateFunction {
+  // Compiled lazily and cached: the schema is immutable, so sharing it between instances is safe.
+  compiled ??= new Ajv({
+    allErrors: true,
+    discriminator: true,
+    useDefaults: true,
+    verbose: true,
+    strict: true,
+    strictRequired: false,
+    strictTuples: false,
+  }).compile(SceneSchema);
+  return compiled!;
+}
+
+/** Parses scene text; JSON syntax errors come back as a problem with line and column. */
+export function parseSceneText(text: string, file: string): SceneValidation {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const at = /position (\d+)/.exec(msg);
+    let where = '';
+    if (at) {
+      const before = text.slice(0, Number(at[1]));
+      const line = before.split('\n').length;
+      const col = before.length - before.lastIndexOf('\n');
+      where = ` (line ${line}, column ${col})`;
+    }
+    const detail = msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
+    return { ok: false, problems: [{ file, pointer: '', rule: 'json-syntax', message: `invalid JSON${where}: ${detail}` }] };
+  }
+  return validateScene(raw, file);
+}
+
+/**
+ * Checks a parsed document against the schema and the rules a schema cannot express, migrating
+ * older versions first. Returns a new document with defaults filled in; `raw` is not modified.
+ */
+export function validateScene(
+  raw: unknown,
+  file: string,
+  migrations: Readonly<Record<number, SceneMigration>> = SCENE_MIGRATIONS,
+): SceneValidation {
+  const problem = (pointer: string, rule: string, message: string): SceneProblem => ({ file, pointer, rule, message });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, problems: [problem('', 'type', 'a scene must be a JSON object')] };
+  }
+  const top = raw as Record<string, unknown>;
+  if (top.format !== SCENE_FORMAT) {
+    return {
+      ok: false,
+      problems: [problem('/format', 'format', `must be "${SCENE_FORMAT}" (got ${JSON.stringify(top.format) ?? 'nothing'})`)],
+    };
+  }
+  const nonFinite = findNonFinite(top, '');
+  if (nonFinite.length > 0) {
+    return { ok: false, problems: nonFinite.map((p) => problem(p, 'finite', 'must be a finite number')) };
+  }
+  let doc = JSON.parse(JSON.stringify(top)) as Record<string, unknown>;
+  let migratedFrom: number | null = null;
+  const version = doc.version;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    return { ok: false, problems: [problem('/version', 'version', `must be a positive integer (got ${JSON.stringify(version)})`)] };
+  }
+  if (version > SCENE_VERSION) {
+    return {
+      ok: false,
+      problems: [problem('/version', 'version', `version ${version} is newer than this keel reads (${SCENE_VERSION}); upgrade keel`)],
+    };
+  }
+  for (let v = version; v < SCENE_VERSION; v++) {
+    const step = migrations[v];
+    if (!step) return { ok: false, problems: [problem('/version', 'version', `no migration from version ${v}`)] };
+    doc = { ...step(doc), version: v + 1 };
+    migratedFrom ??= version;
+  }
+
+  const validate = schemaValidator();
+  const problems: SceneProblem[] = [];
+  if (!validate(doc)) {
+    for (const e of validate.errors ?? []) {
+      const p = describeAjvError(e);
+      if (p) problems.push(problem(p.pointer, e.keyword, p.message));
+    }
+  }
+  problems.push(...semanticProblems(doc, file));
+  if (problems.length > 0) return { ok: false, problems: dedupe(problems) };
+  return { ok: true, scene: doc as unknown as SceneDocument, migratedFrom };
+}
+
+function describeAjvError(e: ErrorObject): { pointer: string; message: string } | null {
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      return {
+        pointer: `${e.instancePath}/${escapePointer(String(params.additionalProperty))}`,
+        message: `is not allowed here${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`,
+      };
+    }
+    case 'required':
+      return { pointer: `${e.instancePath}/${escapePointer(String(params.missingProperty))}`, message: 'is required' };
+    case 'discriminator': {
+      const tag = String(params.tag);
+      const options = ((e.parentSchema as { oneOf?: { properties: Record<string, { const?: unknown }> }[] })?.oneOf ?? [])
+        .map((v) => v.properties[tag]?.const)
+        .filter((v) => v !== undefined);
+      const got = params.tagValue === undefined ? 'nothing' : JSON.stringify(params.tagValue);
+      return {
+        pointer: `${e.instancePath}/${tag}`,
+        message: params.error === 'tag' && params.tagValue === undefined ? 'is required' : `must be one of ${options.join(', ')} (got ${got})`,
+      };
+    }
+    case 'enum':
+      return {
+        pointer: e.instancePath,
+        message: `must be one of ${(params.allowedValues as unknown[]).join(', ')} (got ${JSON.stringify(e.data)})`,
+      };
+    case 'const':
+      return { pointer: e.instancePath, message: `must be ${JSON.stringify(params.allowedValue)}` };
+    case 'pattern':
+      return { pointer: e.instancePath, message: `must match ${String(params.pattern)} (got ${JSON.stringify(e.data)})` };
+    case 'oneOf':
+    case 'anyOf':
+      return null; // the branch errors say more
+    default:
+      return { pointer: e.instancePath, message: e.message ?? e.keyword };
+  }
+}
+
+function semanticProblems(doc: Record<string, unknown>, file: string): SceneProblem[] {
+  const out: SceneProblem[] = [];
+  const entities = Array.isArray(doc.entities) ? (doc.entities as unknown[]) : [];
+  const indexOf = new Map<string, number>();
+  const parentOf = new Map<string, string>();
+  entities.forEach((ent, i) => {
+    if (typeof ent !== 'object' || ent === null) return;
+    const e = ent as Record<string, unknown>;
+    if (typeof e.id !== 'string') return;
+    const first = indexOf.get(e.id);
+    if (first !== undefined) {
+      out.push({ file, pointer: `/entities/${i}/id`, rule: 'duplicate-id', message: `duplicate id "${e.id}" (first used at /entities/${first})` });
+    } else indexOf.set(e.id, i);
+    if (typeof e.parent === 'string') parentOf.set(e.id, e.parent);
+  });
+  entities.forEach((ent, i) => {
+    if (typeof ent !== 'object' || ent === null) return;
+    const e = ent as Record<string, unknown>;
+    if (typeof e.parent === 'string' && !indexOf.has(e.parent)) {
+      out.push({ file, pointer: `/entities/${i}/parent`, rule: 'unknown-parent', message: `no entity has id "${e.parent}"` });
+    }
+    const comps = (e.components ?? {}) as Record<string, Record<string, unknown> | undefined>;
+    const assetRefs: [string, unknown][] = [
+      ['script/module', comps.script?.module],
+      ['collider/asset', comps.collider?.asset],
+    ];
+    for (const [where, value] of assetRefs) {
+      if (typeof value === 'string' && normaliseAssetPath(value) === null) {
+        out.push({
+          file,
+          pointer: `/entities/${i}/components/${where}`,
+          rule: 'path-escape',
+          message: `"${value}" must be a relative path inside the scene's asset root`,
+        });
+      }
+    }
+  });
+  // Parent cycles: walk up from every entity; a walk longer than the entity count revisits a node.
+  const reported = new Set<string>();
+  for (const [id] of parentOf) {
+    const seen = new Set<string>([id]);
+    let cur = parentOf.get(id);
+    while (cur !== undefined) {
+      if (seen.has(cur)) {
+        if (cur === id && !reported.has(id)) {
+          const cycle = [...seen].filter((x) => !reported.has(x));
+          cycle.forEach((x) => reported.add(x));
+          out.push({
+            file,
+            pointer: `/entities/${indexOf.get(id)}/parent`,
+            rule: 'parent-cycle',
+            message: `parent chain loops: ${[...cycle, id].join(' -> ')}`,
+          });
+        }
+        break;
+      }
+      seen.add(cur);
+      cur = parentOf.get(cur);
+    }
+  }
+  return out;
+}
+
+function findNonFinite(value: unknown, pointer: string, out: string[] = []): string[] {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) out.push(pointer);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => findNonFinite(v, `${pointer}/${i}`, out));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) findNonFinite(v, `${pointer}/${escapePointer(k)}`, out);
+  }
+  return out;
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function dedupe(problems: SceneProblem[]): SceneProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.pointer}\u0000${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Validates one entity as if it stood in a scene (defaults applied); used by `world.spawn`. */
+export function validateEntity(
+  entity: unknown,
+  file: string,
+): { ok: true; entity: EntityDocument } | { ok: false; problems: SceneProblem[] } {
+  // The parent lives in the running world, not in this one-entity scene: World.add checks it.
+  const { parent, ...rest } = (typeof entity === 'object' && entity !== null ? entity : { entity }) as Record<string, unknown>;
+  const r = validateScene({ format: SCENE_FORMAT, version: SCENE_VERSION, name: 'spawn', entities: [rest] }, file);
+  if (!r.ok) return { ok: false, problems: r.problems.map((p) => ({ ...p, pointer: p.pointer.replace(/^\/entities\/0/, '') })) };
+  const checked = r.scene.entities[0]!;
+  return { ok: true, entity: typeof parent === 'string' ? { ...checked, parent } : checked };
+}

@@ -1,0 +1,114 @@
+import type { Logger } from '../log.js';
+import type { RunMode } from '../run-mode.js';
+import type { Entity } from '../world/world.js';
+import type { EntityApi, ScriptContext, ScriptDefinition, ScriptHook, WorldApi } from './script.js';
+
+interface ScriptInstance {
+  entityId: string;
+  module: string;
+  def: ScriptDefinition;
+  ctx: ScriptContext;
+  started: boolean;
+  disabled: boolean;
+}
+
+export interface ScriptHostOptions {
+  mode: RunMode;
+  /** Loaded modules keyed by their normalised asset path. */
+  definitions: ReadonlyMap<string, ScriptDefinition>;
+  logger: Logger;
+  world: WorldApi;
+  entityApi(entity: Entity): EntityApi;
+  normalise(path: string): string | null;
+}
+
+/**
+ * Runs the scripts of one simulation. Every hook call is fenced: a script that throws is
+ * disabled for that entity, logged once with the entity id and the stack, and everything
+ * else keeps running. (A script that never returns cannot be fenced here; the server's
+ * watchdog handles that.)
+ */
+export class ScriptHost {
+  private readonly instances = new Map<string, ScriptInstance>();
+  private failures = 0;
+
+  constructor(private readonly opts: ScriptHostOptions) {}
+
+  /** Number of script instances disabled after throwing. */
+  get failed(): number {
+    return this.failures;
+  }
+
+  get count(): number {
+    return this.instances.size;
+  }
+
+  attach(entity: Entity): void {
+    const spec = entity.components.script;
+    if (!spec || !spec.modes.includes(this.opts.mode)) return;
+    const module = this.opts.normalise(spec.module) ?? spec.module;
+    const def = this.opts.definitions.get(module);
+    if (!def) {
+      this.opts.logger.error({ entity: entity.id, script: module }, `script ${module} for entity ${entity.id} is not loaded; entity runs without it`);
+      return;
+    }
+    const ctx: ScriptContext = {
+      entity: this.opts.entityApi(entity),
+      props: spec.props,
+      state: {},
+      world: this.opts.world,
+      log: this.opts.logger.child({ entity: entity.id, script: module }),
+      mode: this.opts.mode,
+    };
+    this.instances.set(entity.id, { entityId: entity.id, module, def, ctx, started: false, disabled: false });
+  }
+
+  detach(entityId: string): void {
+    const inst = this.instances.get(entityId);
+    if (!inst) return;
+    this.instances.delete(entityId);
+    if (inst.started && inst.def.destroy) this.call(inst, 'destroy', () => inst.def.destroy!(inst.ctx));
+  }
+
+  /** Runs pending `start` hooks, then `update` for every started script. */
+  update(dt: number): void {
+    // Snapshot: scripts may spawn or remove entities while we iterate.
+    const list = [...this.instances.values()];
+    for (const inst of list) {
+      if (inst.started || inst.disabled) continue;
+      inst.started = true;
+      if (inst.def.start) this.call(inst, 'start', () => inst.def.start!(inst.ctx));
+    }
+    for (const inst of list) {
+      if (inst.disabled || !inst.def.update || !this.instances.has(inst.entityId)) continue;
+      this.call(inst, 'update', () => inst.def.update!(inst.ctx, dt));
+    }
+  }
+
+  /** Tells the scripts of both entities that they touched. */
+  collision(a: Entity, b: Entity, trigger: boolean): void {
+    for (const [self, other] of [[a, b], [b, a]] as const) {
+      const inst = this.instances.get(self.id);
+      if (!inst || inst.disabled || !inst.started || !inst.def.collision) continue;
+      this.call(inst, 'collision', () => inst.def.collision!(inst.ctx, { other: this.opts.entityApi(other), trigger }));
+    }
+  }
+
+  dispose(): void {
+    for (const id of [...this.instances.keys()]) this.detach(id);
+  }
+
+  private call(inst: ScriptInstance, hook: ScriptHook, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      inst.disabled = true;
+      this.failures++;
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.opts.logger.error(
+        { entity: inst.entityId, script: inst.module, hook, err: e },
+        `script ${inst.module} on entity ${inst.entityId} threw in ${hook}: ${e.message}; disabled for this entity`,
+      );
+    }
+  }
+}

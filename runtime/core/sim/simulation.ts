@@ -1,0 +1,217 @@
+import type { Logger } from '../log.js';
+import type { Quat, Vec3 } from '../math/vec.js';
+import type { HeightfieldData } from '../physics/heightfield.js';
+import type { PhysicsEngine, PhysicsFactory } from '../physics/physics.js';
+import { createCannonPhysics } from '../physics/cannon-physics.js';
+import type { RunMode } from '../run-mode.js';
+import { normaliseAssetPath } from '../scene/paths.js';
+import { Value } from '@sinclair/typebox/value';
+import { MaterialSchema, RigidBodySchema, type EntityDocument, type SceneDocument } from '../scene/schema.js';
+import { SceneError, validateEntity } from '../scene/validate.js';
+import type { EntityApi, ScriptDefinition, WorldApi } from '../scripts/script.js';
+import { ScriptHost } from '../scripts/script-host.js';
+import { parentsFirst, World, type Entity } from '../world/world.js';
+
+/**
+ * The phases of one tick, in the order they run. Network in applies queued client input,
+ * physics steps bodies and copies their poses back, scripts react, replication out sends the
+ * result. Each phase is a list of systems; plugins (the server's transport, a client's
+ * prediction) add theirs without the simulation knowing what they are.
+ */
+export const TICK_PHASES = ['networkIn', 'physics', 'scripts', 'replicationOut'] as const;
+export type TickPhase = (typeof TICK_PHASES)[number];
+
+export interface TickContext {
+  readonly tick: number;
+  readonly dt: number;
+  /** Simulated seconds since the scene started, including this tick. */
+  readonly time: number;
+  readonly sim: Simulation;
+}
+export type System = (ctx: TickContext) => void;
+
+export interface SimulationOptions {
+  scene: SceneDocument;
+  mode: RunMode;
+  logger: Logger;
+  physics?: PhysicsFactory;
+  /** Script modules keyed by normalised asset path (see `normaliseAssetPath`). */
+  scripts?: ReadonlyMap<string, ScriptDefinition>;
+  /** Heightfield assets keyed by normalised asset path. */
+  heightfields?: ReadonlyMap<string, HeightfieldData>;
+}
+
+/**
+ * One running scene: world, physics and scripts, stepped by whoever owns the clock. `tick` is
+ * pure with respect to time: the caller passes `dt` and the tick number, so tests step it
+ * without sleeping and the server, browser and editor drive it with their own clocks.
+ */
+export class Simulation {
+  readonly world: World;
+  readonly physics: PhysicsEngine;
+  readonly scripts: ScriptHost;
+  readonly scene: SceneDocument;
+  readonly mode: RunMode;
+  private readonly systems = new Map<TickPhase, { name: string; run: System }[]>(TICK_PHASES.map((p) => [p, []]));
+  private readonly heightfields: ReadonlyMap<string, HeightfieldData>;
+  private readonly logger: Logger;
+  private currentTick = 0;
+  private elapsed = 0;
+
+  constructor(opts: SimulationOptions) {
+    this.scene = opts.scene;
+    this.mode = opts.mode;
+    this.logger = opts.logger;
+    this.heightfields = opts.heightfields ?? new Map();
+    this.physics = (opts.physics ?? createCannonPhysics)({ gravity: opts.scene.settings.gravity });
+    this.world = new World();
+    const worldApi = this.worldApi();
+    this.scripts = new ScriptHost({
+      mode: opts.mode,
+      definitions: opts.scripts ?? new Map(),
+      logger: opts.logger,
+      world: worldApi,
+      entityApi: (e) => this.entityApi(e),
+      normalise: normaliseAssetPath,
+    });
+    this.world.on((ev) => {
+      if (ev.type === 'added') {
+        this.addBody(ev.entity);
+        this.scripts.attach(ev.entity);
+      } else if (ev.type === 'removed') {
+        this.scripts.detach(ev.entity.id);
+        this.physics.removeBody(ev.entity.id);
+      }
+    });
+    for (const doc of parentsFirst(opts.scene.entities)) this.world.add(doc);
+
+    this.addSystem('physics', 'physics-step', ({ dt }) => {
+      this.physics.step(dt);
+      this.physics.forEachMoved((id, p, q) => {
+        const e = this.world.get(id);
+        if (e) this.world.setPose(e, p, q);
+      });
+    });
+    this.addSystem('scripts', 'scripts', ({ dt }) => {
+      for (const c of this.physics.drainContacts()) {
+        const a = this.world.get(c.a);
+        const b = this.world.get(c.b);
+        if (a && b) this.scripts.collision(a, b, c.trigger);
+      }
+      this.scripts.update(dt);
+    });
+  }
+
+  get tickNumber(): number {
+    return this.currentTick;
+  }
+
+  /** Simulated seconds since start. */
+  get time(): number {
+    return this.elapsed;
+  }
+
+  addSystem(phase: TickPhase, name: string, run: System): () => void {
+    const list = this.systems.get(phase)!;
+    const entry = { name, run };
+    list.push(entry);
+    return () => {
+      const i = list.indexOf(entry);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** Runs one fixed step: every phase in order. */
+  tick(dt: number, tickNumber: number): void {
+    this.currentTick = tickNumber;
+    this.elapsed += dt;
+    const ctx: TickContext = { tick: tickNumber, dt, time: this.elapsed, sim: this };
+    for (const phase of TICK_PHASES) for (const s of this.systems.get(phase)!) s.run(ctx);
+  }
+
+  dispose(): void {
+    this.scripts.dispose();
+    this.physics.dispose();
+  }
+
+  private addBody(e: Entity): void {
+    const rb = e.components.rigidBody;
+    const collider = e.components.collider;
+    if (!rb && !collider) return;
+    let heightfield: HeightfieldData | undefined;
+    if (collider?.shape === 'heightfield') {
+      heightfield = this.heightfields.get(normaliseAssetPath(collider.asset) ?? collider.asset);
+      if (!heightfield) {
+        this.logger.error({ entity: e.id, asset: collider.asset }, `heightfield ${collider.asset} for entity ${e.id} is not loaded; no collider built`);
+        return;
+      }
+    }
+    this.physics.addBody(e.id, {
+      rigidBody: rb ?? Value.Create(RigidBodySchema), // a collider alone is static
+      ...(collider ? { collider } : {}),
+      ...(heightfield ? { heightfield } : {}),
+      position: e.position,
+      rotation: e.rotation,
+    });
+  }
+
+  private worldApi(): WorldApi {
+    const sim = this;
+    return {
+      get tick() {
+        return sim.currentTick;
+      },
+      get time() {
+        return sim.elapsed;
+      },
+      find: (id) => {
+        const e = this.world.get(id);
+        return e ? this.entityApi(e) : undefined;
+      },
+      findByTag: (tag) => [...this.world.values()].filter((e) => e.tags.includes(tag)).map((e) => this.entityApi(e)),
+      spawn: (doc: EntityDocument) => {
+        const checked = validateEntity(doc, `spawned entity "${doc.id}"`);
+        if (!checked.ok) throw new SceneError(checked.problems);
+        return this.entityApi(this.world.add(checked.entity));
+      },
+      remove: (id) => this.world.remove(id),
+    };
+  }
+
+  private entityApi(e: Entity): EntityApi {
+    const { world, physics } = this;
+    return {
+      id: e.id,
+      name: e.name,
+      tags: e.tags,
+      get position() {
+        return e.position;
+      },
+      get rotation() {
+        return e.rotation;
+      },
+      get alive() {
+        return world.get(e.id) === e;
+      },
+      setPosition(p: Vec3) {
+        if (physics.hasBody(e.id)) physics.setTransform(e.id, p);
+        world.setPose(e, [...p]);
+      },
+      setRotation(q: Quat) {
+        if (physics.hasBody(e.id)) physics.setTransform(e.id, e.position, q);
+        world.setPose(e, e.position, [...q]);
+      },
+      getVelocity: () => (physics.hasBody(e.id) ? physics.getLinearVelocity(e.id) : [0, 0, 0]),
+      setVelocity(v: Vec3) {
+        if (physics.hasBody(e.id)) physics.setLinearVelocity(e.id, v);
+      },
+      applyImpulse(i: Vec3) {
+        if (physics.hasBody(e.id)) physics.applyImpulse(e.id, i);
+      },
+      setMaterial(m) {
+        const base = e.components.material ?? Value.Create(MaterialSchema);
+        world.setComponent(e, 'material', { ...base, ...m });
+      },
+    };
+  }
+}
