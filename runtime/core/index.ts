@@ -5,7 +5,8 @@
 export * from './run-mode.js';
 export * from './log.js';
 export * from './math/vec.js';
-export * from './scene/schema.js';
+export type * from './scene/schema.js';
+export * from './scene/format.js';
 export * from './scene/validate.js';
 export * from './scene/paths.js';
 export * from './world/world.js';

@@ -1,11 +1,15 @@
 /**
- * The scene format, defined once. Types (`Static<>`), runtime validation (Ajv compiles these
- * very objects) and the published `scenes/keel-scene.schema.json` all come from here.
+ * The scene format, defined once. From this file come the TypeScript types (`Static<>`), the
+ * validator (compiled ahead of time by scripts/generate-schema.mjs into
+ * scene-validator.generated.ts, so a server starts without compiling it) and the published
+ * `scenes/keel-scene.schema.json`. A test fails when either generated file is stale.
+ *
+ * Runtime code imports only types from here; the schema builder is a build-time tool.
  */
 import { Type, type Static, type TLiteral, type TObject, type TProperties } from '@sinclair/typebox';
+import { SCENE_FORMAT, SCENE_VERSION } from './format.js';
 
-export const SCENE_FORMAT = 'keel-scene';
-export const SCENE_VERSION = 1;
+export { SCENE_FORMAT, SCENE_VERSION };
 
 const num = (opts: Record<string, unknown> = {}) => Type.Number(opts);
 const Vec3 = (description: string, def?: [number, number, number]) =>
@@ -92,8 +96,8 @@ export const RigidBodySchema = Type.Object(
 
 const colliderCommon = {
   offset: Vec3('Offset from the entity origin', [0, 0, 0]),
-  friction: num({ minimum: 0, default: 0.4 }),
-  restitution: Unit('Bounciness', 0.1),
+  friction: num({ minimum: 0, default: 0.4, description: 'Averaged with the other collider in a contact' }),
+  restitution: Unit('Bounciness, averaged with the other collider in a contact', 0.1),
   trigger: Type.Boolean({ default: false, description: 'Reports overlaps to scripts without pushing bodies' }),
 };
 
@@ -217,11 +221,3 @@ export type LightComponent = Static<typeof LightSchema>;
 export type CameraComponent = Static<typeof CameraSchema>;
 export type SpawnPointComponent = Static<typeof SpawnPointSchema>;
 export type ComponentName = keyof Components;
-
-/** The JSON Schema published as `scenes/keel-scene.schema.json` (draft-07, as Ajv speaks it). */
-export function sceneJsonSchema(): Record<string, unknown> {
-  return {
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    ...(JSON.parse(JSON.stringify(SceneSchema)) as Record<string, unknown>),
-  };
-}

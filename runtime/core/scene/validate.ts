@@ -1,5 +1,7 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { SCENE_FORMAT, SCENE_VERSION, SceneSchema, type EntityDocument, type SceneDocument } from './schema.js';
+import type { ErrorObject } from 'ajv';
+import { SCENE_FORMAT, SCENE_VERSION } from './format.js';
+import type { Components, EntityDocument, SceneDocument } from './schema.js';
+import { validate as schemaValidate } from './scene-validator.generated.js';
 import { normaliseAssetPath } from './paths.js';
 
 /** One thing wrong with a scene file, located by JSON pointer and named by the rule it breaks. */
@@ -33,22 +35,13 @@ export type SceneValidation =
   | { ok: true; scene: SceneDocument; migratedFrom: number | null }
   | { ok: false; problems: SceneProblem[] };
 
-// A cache of a pure function of an immutable schema: compiling costs milliseconds, and sharing
-// it between simulations in one process shares no state they could disturb.
-let compiled: ValidateFunction | null = null;
-function schemaValidator(): ValidateFunction {
-  // Compiled lazily and cached: the schema is immutable, so sharing it between instances is safe.
-  compiled ??= new Ajv({
-    allErrors: true,
-    discriminator: true,
-    useDefaults: true,
-    verbose: true,
-    strict: true,
-    strictRequired: false,
-    strictTuples: false,
-  }).compile(SceneSchema);
-  return compiled!;
+interface CompiledValidator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
 }
+// Compiled ahead of time from schema.ts (see scripts/schema-codegen.mjs): no Ajv compile at
+// start-up. It keeps the errors of its last call on itself, read right after each call.
+const schemaValidator = schemaValidate as unknown as CompiledValidator;
 
 /** Parses scene text; JSON syntax errors come back as a problem with line and column. */
 export function parseSceneText(text: string, file: string): SceneValidation {
@@ -114,10 +107,9 @@ export function validateScene(
     migratedFrom ??= version;
   }
 
-  const validate = schemaValidator();
   const problems: SceneProblem[] = [];
-  if (!validate(doc)) {
-    for (const e of validate.errors ?? []) {
+  if (!schemaValidator(doc)) {
+    for (const e of schemaValidator.errors ?? []) {
       const p = describeAjvError(e);
       if (p) problems.push(problem(p.pointer, e.keyword, p.message));
     }
@@ -266,4 +258,11 @@ export function validateEntity(
   if (!r.ok) return { ok: false, problems: r.problems.map((p) => ({ ...p, pointer: p.pointer.replace(/^\/entities\/0/, '') })) };
   const checked = r.scene.entities[0]!;
   return { ok: true, entity: typeof parent === 'string' ? { ...checked, parent } : checked };
+}
+
+/** A component with every field at its schema default, e.g. `defaultComponent('material')`. */
+export function defaultComponent<K extends keyof Components>(name: K): NonNullable<Components[K]> {
+  const r = validateEntity({ id: 'defaults', components: { [name]: {} } }, 'defaults');
+  if (!r.ok) throw new Error(`component ${String(name)} has required fields and no default`);
+  return r.entity.components[name]!;
 }

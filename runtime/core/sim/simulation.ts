@@ -5,9 +5,8 @@ import type { PhysicsEngine, PhysicsFactory } from '../physics/physics.js';
 import { createCannonPhysics } from '../physics/cannon-physics.js';
 import type { RunMode } from '../run-mode.js';
 import { normaliseAssetPath } from '../scene/paths.js';
-import { Value } from '@sinclair/typebox/value';
-import { MaterialSchema, RigidBodySchema, type EntityDocument, type SceneDocument } from '../scene/schema.js';
-import { SceneError, validateEntity } from '../scene/validate.js';
+import type { EntityDocument, SceneDocument } from '../scene/schema.js';
+import { defaultComponent, SceneError, validateEntity } from '../scene/validate.js';
 import type { EntityApi, ScriptDefinition, WorldApi } from '../scripts/script.js';
 import { ScriptHost } from '../scripts/script-host.js';
 import { parentsFirst, World, type Entity } from '../world/world.js';
@@ -147,7 +146,7 @@ export class Simulation {
       }
     }
     this.physics.addBody(e.id, {
-      rigidBody: rb ?? Value.Create(RigidBodySchema), // a collider alone is static
+      rigidBody: rb ?? defaultComponent('rigidBody'), // a collider alone is static
       ...(collider ? { collider } : {}),
       ...(heightfield ? { heightfield } : {}),
       position: e.position,
@@ -209,7 +208,7 @@ export class Simulation {
         if (physics.hasBody(e.id)) physics.applyImpulse(e.id, i);
       },
       setMaterial(m) {
-        const base = e.components.material ?? Value.Create(MaterialSchema);
+        const base = e.components.material ?? defaultComponent('material');
         world.setComponent(e, 'material', { ...base, ...m });
       },
     };

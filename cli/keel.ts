@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { packageRoot, packageVersion } from './package-root.js';
+import { serve } from './serve.js';
+import { validate } from './validate.js';
+import { SERVE_OPTIONS } from '../runtime/node/config.js';
+
+/** Exit codes, documented in the README. */
+export const EXIT = { ok: 0, invalid: 1, config: 2 } as const;
+
+const program = new Command('keel')
+  .description('keel: scenes, a headless dedicated server and tools')
+  .version(packageVersion())
+  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (str, write) => write(str) })
+  .exitOverride();
+
+const serveCmd = program
+  .command('serve')
+  .description('run a scene headless as a dedicated server')
+  .argument('[scene]', 'scene file (.json); relative paths resolve against --assets/ASSET_PATH when set (env: SERVER_SCENE)');
+for (const spec of SERVE_OPTIONS) {
+  // No commander defaults: precedence flag > env > scene > default is resolved in config.ts,
+  // which must know whether a value came from the command line.
+  const opt = new Option(spec.flag, `${spec.description} (env: ${spec.env}; default: ${spec.defaultText})`);
+  serveCmd.addOption(opt);
+}
+serveCmd.action(async (scene: string | undefined, _opts, cmd: Command) => {
+  const flags: Record<string, string> = {};
+  for (const spec of SERVE_OPTIONS) {
+    if (cmd.getOptionValueSource(spec.key) !== 'cli') continue;
+    const v = cmd.getOptionValue(spec.key) as unknown;
+    flags[spec.key] = typeof v === 'boolean' ? String(v) : String(v);
+  }
+  process.exitCode = await serve({ scene, flags, env: process.env, cwd: process.cwd() });
+});
+
+program
+  .command('validate')
+  .description('check scene files against the format and their referenced files; exit 1 if any is invalid')
+  .argument('<scenes...>', 'scene files')
+  .action(async (files: string[]) => {
+    process.exitCode = await validate(files, process.cwd());
+  });
+
+program
+  .command('schema')
+  .description('print the scene JSON Schema, or write it with --out')
+  .option('--out <file>', 'write to this file instead of stdout')
+  .action(async (opts: { out?: string }) => {
+    // The published file is generated from the schema definition and kept current by a test.
+    const text = await readFile(join(packageRoot(), 'scenes', 'keel-scene.schema.json'), 'utf8');
+    if (opts.out) await writeFile(resolve(opts.out), text);
+    else process.stdout.write(text);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version exit 0; usage errors (unknown flag, missing argument) exit 2.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT.config;
+  } else {
+    process.stderr.write(`keel: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,35 @@
+import { relative, resolve, dirname } from 'node:path';
+import { RunMode, SceneError } from '../runtime/core/index.js';
+import { AssetRoot } from '../runtime/node/assets.js';
+import { loadSceneFile } from '../runtime/node/scene-loader.js';
+
+/**
+ * `keel validate`: checks each scene and what it references (scripts import, heightfields
+ * decode), prints every problem as `file /pointer: message`, and exits 1 when any is invalid.
+ */
+export async function validate(files: string[], cwd: string): Promise<number> {
+  const assetsEnv = process.env.ASSET_PATH;
+  let bad = 0;
+  let problems = 0;
+  for (const f of files) {
+    const file = resolve(assetsEnv && !f.startsWith('/') ? resolve(cwd, assetsEnv) : cwd, f);
+    const assets = new AssetRoot(assetsEnv ? resolve(cwd, assetsEnv) : dirname(file));
+    try {
+      const scene = await loadSceneFile(file, assets, RunMode.Server, cwd);
+      const e = scene.doc.entities.length;
+      process.stdout.write(`ok   ${relative(cwd, file)}: scene "${scene.doc.name}", ${e} entities, ${scene.scripts.size} scripts, ${scene.heightfields.size} heightfields\n`);
+    } catch (err) {
+      if (!(err instanceof SceneError)) throw err;
+      bad++;
+      problems += err.problems.length;
+      process.stderr.write(`${err.message}\n`);
+    }
+  }
+  const total = files.length;
+  if (bad === 0) {
+    process.stdout.write(`${total} scene${total === 1 ? '' : 's'} valid\n`);
+    return 0;
+  }
+  process.stderr.write(`${bad} of ${total} scene${total === 1 ? '' : 's'} invalid (${problems} problem${problems === 1 ? '' : 's'})\n`);
+  return 1;
+}

@@ -1,0 +1,204 @@
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { SceneSettings } from '../core/index.js';
+
+/**
+ * Server configuration, resolved once at start with the precedence
+ *   command-line flag > environment variable > scene settings > default.
+ * Every option is described once in SERVE_OPTIONS; the CLI builds its flags and `--help` from
+ * that table, and errors name the flag or variable the bad value came from.
+ */
+export type LogFormat = 'json' | 'pretty';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface ServerConfig {
+  /** Absolute path of the scene file. */
+  scene: string;
+  /** Absolute asset root: scripts and binary assets resolve under it. */
+  assets: string;
+  port: number;
+  host: string;
+  id: string;
+  /** World name shown in logs; defaults to the scene's name. */
+  world: string;
+  tickRate: number;
+  maxPlayers: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  watch: boolean;
+}
+
+export interface OptionSpec {
+  key: keyof RawServeOptions;
+  flag: string;
+  env: string;
+  description: string;
+  /** Shown in --help; a function of nothing, since some defaults come from the scene. */
+  defaultText: string;
+  /** Boolean switch rather than a valued flag. */
+  negatable?: boolean;
+}
+
+/** Options as strings, before validation, with where each came from. */
+export interface RawServeOptions {
+  port?: string;
+  host?: string;
+  id?: string;
+  world?: string;
+  tickRate?: string;
+  maxPlayers?: string;
+  assets?: string;
+  logLevel?: string;
+  logFormat?: string;
+  watch?: string;
+}
+
+export const DEFAULT_PORT = 7777;
+export const DEFAULT_TICK_RATE = 60;
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'port', flag: '--port <port>', env: 'SERVER_PORT', description: 'WebSocket game port', defaultText: String(DEFAULT_PORT) },
+  { key: 'host', flag: '--host <address>', env: 'SERVER_HOST', description: 'address to bind', defaultText: '0.0.0.0' },
+  { key: 'id', flag: '--id <id>', env: 'SERVER_ID', description: 'instance id on every log line', defaultText: 'Instance-<port>' },
+  { key: 'world', flag: '--world <name>', env: 'SERVER_WORLD', description: 'world name shown in logs', defaultText: 'scene name' },
+  { key: 'tickRate', flag: '--tick-rate <hz>', env: 'SERVER_TICK_RATE', description: 'simulation ticks per second (1-240)', defaultText: 'scene settings.tickRate, else 60' },
+  { key: 'maxPlayers', flag: '--max-players <n>', env: 'SERVER_MAX_PLAYERS', description: 'player limit', defaultText: 'scene settings.maxPlayers' },
+  { key: 'assets', flag: '--assets <dir>', env: 'ASSET_PATH', description: 'asset root; relative scene paths resolve here too', defaultText: "the scene file's folder" },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'SERVER_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace', defaultText: 'info' },
+  { key: 'logFormat', flag: '--log-format <format>', env: 'SERVER_LOG_FORMAT', description: 'json|pretty', defaultText: 'pretty on a terminal, else json' },
+  { key: 'watch', flag: '--no-watch', env: 'SERVER_WATCH', description: 'do not hot-reload the scene when its files change', defaultText: 'watch on', negatable: true },
+];
+
+/** A bad setting: names where it came from (flag or variable) and the value. Exit code 2. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(`invalid ${source} ${JSON.stringify(value)}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Source = { value: string; source: string };
+
+/** Picks flag over environment for each option; returns the winning string and its source name. */
+export function collectRaw(flags: RawServeOptions, env: NodeJS.ProcessEnv): Partial<Record<keyof RawServeOptions, Source>> {
+  const out: Partial<Record<keyof RawServeOptions, Source>> = {};
+  for (const spec of SERVE_OPTIONS) {
+    const fromFlag = flags[spec.key];
+    const flagName = spec.flag.split(' ')[0]!;
+    if (fromFlag !== undefined) out[spec.key] = { value: fromFlag, source: flagName };
+    else if (env[spec.env] !== undefined && env[spec.env] !== '') out[spec.key] = { value: env[spec.env]!, source: spec.env };
+  }
+  return out;
+}
+
+function int(s: Source, min: number, max: number): number {
+  const n = /^\s*-?\d+\s*$/.test(s.value) ? Number(s.value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(s.source, s.value, `must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function oneOf<T extends string>(s: Source, values: readonly T[]): T {
+  if (!(values as readonly string[]).includes(s.value)) throw new ConfigError(s.source, s.value, `must be one of ${values.join(', ')}`);
+  return s.value as T;
+}
+
+function bool(s: Source): boolean {
+  if (/^(1|true|yes|on)$/i.test(s.value)) return true;
+  if (/^(0|false|no|off)$/i.test(s.value)) return false;
+  throw new ConfigError(s.source, s.value, 'must be true or false');
+}
+
+function existingDir(s: Source, cwd: string): string {
+  const dir = resolve(cwd, s.value);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(s.source, s.value, `directory ${dir} does not exist`);
+  return dir;
+}
+
+/** Everything that can be checked before the scene is read. */
+export interface EarlyConfig {
+  scene: string;
+  assets: string;
+  /** Set when the asset root was given, rather than taken from the scene's folder. */
+  assetsGiven: boolean;
+  port: number;
+  host: string;
+  id: string | undefined;
+  world: string | undefined;
+  tickRate: number | undefined;
+  maxPlayers: number | undefined;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  watch: boolean;
+}
+
+export interface ResolveInput {
+  /** The scene argument (or SERVER_SCENE). */
+  scene: string | undefined;
+  flags: RawServeOptions;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdoutIsTTY: boolean;
+}
+
+/** Validates flags and environment; throws ConfigError naming the first bad one. */
+export function resolveEarlyConfig(input: ResolveInput): EarlyConfig {
+  const raw = collectRaw(input.flags, input.env);
+  const assetsGiven = raw.assets !== undefined;
+  const assetsDir = raw.assets ? existingDir(raw.assets, input.cwd) : undefined;
+
+  const sceneSrc: Source | undefined =
+    input.scene !== undefined ? { value: input.scene, source: 'scene argument' } : input.env.SERVER_SCENE ? { value: input.env.SERVER_SCENE, source: 'SERVER_SCENE' } : undefined;
+  if (!sceneSrc) throw new ConfigError('scene argument', '', 'give a scene file: keel serve <scene.json> (or set SERVER_SCENE)');
+  const scene = isAbsolute(sceneSrc.value) ? sceneSrc.value : resolve(assetsDir ?? input.cwd, sceneSrc.value);
+  if (!existsSync(scene) || !statSync(scene).isFile()) {
+    throw new ConfigError(sceneSrc.source, sceneSrc.value, `scene file ${scene} does not exist`);
+  }
+
+  const port = raw.port ? int(raw.port, 1, 65535) : DEFAULT_PORT;
+  const id = raw.id?.value.trim();
+  if (raw.id && (!id || !/^[\w.:-]{1,64}$/.test(id))) {
+    throw new ConfigError(raw.id.source, raw.id.value, 'must be 1-64 letters, digits or . _ : -');
+  }
+  const world = raw.world?.value.trim();
+  if (raw.world && !world) throw new ConfigError(raw.world.source, raw.world.value, 'must not be empty');
+  return {
+    scene,
+    assets: assetsDir ?? resolve(scene, '..'),
+    assetsGiven,
+    port,
+    host: raw.host?.value ?? '0.0.0.0',
+    id,
+    world,
+    tickRate: raw.tickRate ? int(raw.tickRate, 1, 240) : undefined,
+    maxPlayers: raw.maxPlayers ? int(raw.maxPlayers, 1, 10000) : undefined,
+    logLevel: raw.logLevel ? oneOf(raw.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) : 'info',
+    logFormat: raw.logFormat ? oneOf(raw.logFormat, ['json', 'pretty'] as const) : input.stdoutIsTTY ? 'pretty' : 'json',
+    watch: raw.watch ? bool(raw.watch) : true,
+  };
+}
+
+/** Fills what the flags and environment left open from the scene's settings, then defaults. */
+export function finishConfig(early: EarlyConfig, scene: { name: string; settings: SceneSettings }): ServerConfig {
+  return {
+    scene: early.scene,
+    assets: early.assets,
+    port: early.port,
+    host: early.host,
+    id: early.id ?? defaultInstanceId(early.port),
+    world: early.world ?? scene.name,
+    tickRate: early.tickRate ?? scene.settings.tickRate ?? DEFAULT_TICK_RATE,
+    maxPlayers: early.maxPlayers ?? scene.settings.maxPlayers,
+    logLevel: early.logLevel,
+    logFormat: early.logFormat,
+    watch: early.watch,
+  };
+}
+
+/** Readable and unique on one host, since two instances cannot share a port. */
+export function defaultInstanceId(port: number): string {
+  return `Instance-${port}`;
+}

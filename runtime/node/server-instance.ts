@@ -1,0 +1,233 @@
+import { performance } from 'node:perf_hooks';
+import { FSWatcher, watch } from 'chokidar';
+import {
+  FixedStepLoop,
+  normaliseAssetPath,
+  RunMode,
+  SceneError,
+  Simulation,
+  type Clock,
+  type Connection,
+  type Transport,
+} from '../core/index.js';
+import { AssetRoot } from './assets.js';
+import type { ServerConfig } from './config.js';
+import type { PinoLogger } from './logger.js';
+import { loadSceneFile, type LoadedScene } from './scene-loader.js';
+import { createSleepClock } from './sleep-clock.js';
+import { WsTransport } from './ws-transport.js';
+
+export type InstanceState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface ServerInstanceDeps {
+  logger: PinoLogger;
+  /** The scene, if the caller loaded it already (the CLI does, to resolve settings). */
+  scene?: LoadedScene;
+  /** The asset root the scene was loaded with, to share its cache. */
+  assets?: AssetRoot;
+  clock?: Clock;
+  transport?: Transport;
+}
+
+export interface InstanceStatus {
+  id: string;
+  world: string;
+  state: InstanceState;
+  port: number;
+  tick: number;
+  tickRate: number;
+  entities: number;
+  connections: number;
+  overruns: number;
+  reloads: number;
+  uptimeS: number;
+}
+
+/**
+ * One dedicated server: a value built from its config, owning its simulation, loop,
+ * transport, watcher and logger. Nothing lives at module level, so several instances run
+ * side by side in one process (on different ports) as well as one per process.
+ */
+export class ServerInstance {
+  readonly config: ServerConfig;
+  readonly log: PinoLogger;
+  private readonly assets: AssetRoot;
+  private readonly clock: Clock;
+  private readonly transport: Transport;
+  private readonly loop: FixedStepLoop;
+  private scene: LoadedScene | null;
+  private sim: Simulation | null = null;
+  private pending: { scene: LoadedScene; sim: Simulation } | null = null;
+  private watcher: FSWatcher | null = null;
+  private reloadTimer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
+  private boundPort = 0;
+  private tickErrors = 0;
+  private reloads = 0;
+  private lifecycle: InstanceState = 'starting';
+  private loopDone: Promise<void> | null = null;
+
+  constructor(config: ServerConfig, deps: ServerInstanceDeps) {
+    this.config = config;
+    this.log = deps.logger;
+    this.scene = deps.scene ?? null;
+    this.assets = deps.assets ?? new AssetRoot(config.assets);
+    this.clock = deps.clock ?? createSleepClock();
+    this.transport = deps.transport ?? new WsTransport({ port: config.port, host: config.host });
+    this.loop = new FixedStepLoop({
+      tickRate: config.tickRate,
+      clock: this.clock,
+      tick: (dt, n) => this.tick(dt, n),
+      onResync: (dropped, behindMs) =>
+        this.log.warn({ dropped, behindMs: Math.round(behindMs) }, `loop fell ${Math.round(behindMs)} ms behind; skipped ${dropped} ticks and resynchronised`),
+    });
+  }
+
+  get state(): InstanceState {
+    return this.lifecycle;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get simulation(): Simulation | null {
+    return this.sim;
+  }
+
+  get loopStats() {
+    return this.loop.stats;
+  }
+
+  /** Loads the scene (unless given), binds the game port and starts ticking. */
+  async start(): Promise<void> {
+    const t0 = performance.now();
+    this.startedAt = t0;
+    const scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
+    this.scene = scene;
+    this.sim = this.buildSimulation(scene);
+    this.log.info(
+      { scene: scene.doc.name, entities: this.sim.world.size, bodies: this.sim.physics.stats().bodies, scripts: this.sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(scene.loadMs) },
+      `Scene ${scene.doc.name} loaded (${this.sim.world.size} entities) in ${Math.round(scene.loadMs)} ms`,
+    );
+    const { port } = await this.transport.listen({
+      connect: (c) => this.onConnect(c),
+      message: () => {},
+      disconnect: (c, code, reason) => this.log.debug({ conn: c.id, address: c.address, code, reason }, 'connection closed'),
+    });
+    this.boundPort = port;
+    this.lifecycle = 'running';
+    this.loopDone = this.loop.start();
+    if (this.config.watch) this.startWatching();
+    this.log.info(
+      { port, host: this.config.host, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, startMs: Math.round(performance.now() - t0) },
+      `Listening on ${this.config.host}:${port} at ${this.config.tickRate} Hz`,
+    );
+  }
+
+  /** Stops ticking after the current tick, closes connections and the watcher. */
+  async stop(reason = 'server shutting down'): Promise<void> {
+    if (this.lifecycle === 'stopped' || this.lifecycle === 'stopping') return;
+    this.lifecycle = 'stopping';
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    await this.watcher?.close();
+    await this.loop.stop();
+    await this.loopDone;
+    await this.transport.close(1001, reason);
+    this.sim?.dispose();
+    this.pending?.sim.dispose();
+    this.lifecycle = 'stopped';
+    const s = this.loop.stats;
+    this.log.info({ ticks: s.ticks, overruns: s.overruns, resyncs: s.resyncs }, `Stopped after ${s.ticks} ticks (${reason})`);
+  }
+
+  status(): InstanceStatus {
+    return {
+      id: this.config.id,
+      world: this.config.world,
+      state: this.lifecycle,
+      port: this.boundPort,
+      tick: this.loop.nextTick,
+      tickRate: this.config.tickRate,
+      entities: this.sim?.world.size ?? 0,
+      connections: this.transport.connections,
+      overruns: this.loop.stats.overruns,
+      reloads: this.reloads,
+      uptimeS: this.startedAt ? (performance.now() - this.startedAt) / 1000 : 0,
+    };
+  }
+
+  /**
+   * Reloads the scene from disk. A scene that fails to load leaves the running one untouched;
+   * a good one replaces it between two ticks. Resolves true when the new scene is in place.
+   */
+  async reload(): Promise<boolean> {
+    let scene: LoadedScene;
+    try {
+      scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server);
+    } catch (err) {
+      const problems = err instanceof SceneError ? err.message.split('\n') : [(err as Error).message];
+      this.log.error({ problems }, `Scene reload rejected, keeping the running scene: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`);
+      return false;
+    }
+    if (this.lifecycle !== 'running') return false;
+    this.pending?.sim.dispose();
+    this.pending = { scene, sim: this.buildSimulation(scene) };
+    return true;
+  }
+
+  private buildSimulation(scene: LoadedScene): Simulation {
+    return new Simulation({
+      scene: scene.doc,
+      mode: RunMode.Server,
+      logger: this.log,
+      scripts: scene.scripts,
+      heightfields: scene.heightfields,
+    });
+  }
+
+  /** One tick: swap in a reloaded scene if one is waiting, then network in, physics, scripts, replication out. */
+  private tick(dt: number, n: number): void {
+    if (this.pending) {
+      const old = this.sim;
+      ({ scene: this.scene, sim: this.sim } = this.pending);
+      this.pending = null;
+      old?.dispose();
+      this.reloads++;
+      this.log.info({ entities: this.sim.world.size, hash: this.scene.hash.slice(0, 12), tick: n }, `Scene ${this.scene.doc.name} reloaded (${this.sim.world.size} entities)`);
+    }
+    try {
+      this.sim!.tick(dt, n);
+    } catch (err) {
+      // Script errors are fenced inside the simulation; anything here is an engine bug. Keep
+      // ticking, but say so loudly the first time and then once in a while.
+      this.tickErrors++;
+      if (this.tickErrors === 1 || this.tickErrors % 1000 === 0) this.log.error({ err, tick: n, count: this.tickErrors }, `tick ${n} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private onConnect(conn: Connection): void {
+    // The wire protocol (handshake, input, snapshots) plugs in here.
+    this.log.debug({ conn: conn.id, address: conn.address }, 'connection opened');
+  }
+
+  private startWatching(): void {
+    const scene = this.scene!;
+    const files = [this.config.scene];
+    for (const e of scene.doc.entities) {
+      const m = e.components.script?.module;
+      if (m) files.push(this.assets.resolve(normaliseAssetPath(m)!));
+    }
+    this.watcher = watch([...new Set(files)], { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
+    this.watcher.on('all', (event, path) => {
+      if (event !== 'add' && event !== 'change') return;
+      if (this.reloadTimer) clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => {
+        this.reloadTimer = null;
+        this.log.info({ file: path }, `Change detected in ${path}; reloading`);
+        void this.reload();
+      }, 50);
+    });
+    this.watcher.on('error', (err) => this.log.warn({ err }, 'file watcher error'));
+  }
+}
