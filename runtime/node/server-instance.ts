@@ -194,6 +194,7 @@ export class ServerInstance {
       this.pending = null;
       old?.dispose();
       this.reloads++;
+      this.watcher?.add(this.watchedFiles(this.scene)); // scripts the new version added
       this.log.info({ entities: this.sim.world.size, hash: this.scene.hash.slice(0, 12), tick: n }, `Scene ${this.scene.doc.name} reloaded (${this.sim.world.size} entities)`);
     }
     try {
@@ -211,14 +212,18 @@ export class ServerInstance {
     this.log.debug({ conn: conn.id, address: conn.address }, 'connection opened');
   }
 
-  private startWatching(): void {
-    const scene = this.scene!;
-    const files = [this.config.scene];
+  /** The scene file and every script it uses: an edit to any of them reloads the scene. */
+  private watchedFiles(scene: LoadedScene): string[] {
+    const files = new Set([this.config.scene]);
     for (const e of scene.doc.entities) {
       const m = e.components.script?.module;
-      if (m) files.push(this.assets.resolve(normaliseAssetPath(m)!));
+      if (m) files.add(this.assets.resolve(normaliseAssetPath(m)!));
     }
-    this.watcher = watch([...new Set(files)], { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
+    return [...files];
+  }
+
+  private startWatching(): void {
+    this.watcher = watch(this.watchedFiles(this.scene!), { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
     this.watcher.on('all', (event, path) => {
       if (event !== 'add' && event !== 'change') return;
       if (this.reloadTimer) clearTimeout(this.reloadTimer);

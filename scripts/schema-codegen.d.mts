@@ -1,0 +1,3 @@
+export declare const AJV_OPTIONS: Record<string, unknown>;
+export declare function jsonSchemaText(sceneSchema: unknown): string;
+export declare function validatorSource(sceneSchema: unknown): string;

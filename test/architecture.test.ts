@@ -1,0 +1,173 @@
+/**
+ * The dependency rule, checked rather than hoped for:
+ *   cli -> runtime/node -> runtime/core <- runtime/browser <- editor/client
+ * The core imports neither node:* nor the DOM nor three.js; node and browser code never import
+ * each other; the server never reaches three.js, the DOM, WebGL or audio.
+ */
+import { builtinModules } from 'node:module';
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import ts from 'typescript';
+import { freePort } from './helpers/ports.js';
+import { REPO } from './helpers/keel-process.js';
+
+function sourceFiles(dir: string): string[] {
+  const abs = join(REPO, dir);
+  if (!existsSync(abs)) return [];
+  return readdirSync(abs).flatMap((name) => {
+    const p = join(abs, name);
+    if (statSync(p).isDirectory()) return sourceFiles(relative(REPO, p));
+    return /\.(ts|tsx|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [relative(REPO, p)] : [];
+  });
+}
+
+/** Every module specifier a file imports or re-exports, statically or with import(). */
+function importsOf(file: string): string[] {
+  const info = ts.preProcessFile(readFileSync(join(REPO, file), 'utf8'), true, true);
+  return info.importedFiles.map((f) => f.fileName);
+}
+
+const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const BROWSER_ONLY = /^(three)(\/|$)/;
+
+function violations(dir: string, rule: (spec: string, file: string) => string | null): string[] {
+  return sourceFiles(dir).flatMap((file) => importsOf(file).flatMap((spec) => {
+    const why = rule(spec, file);
+    return why ? [`${file}: imports "${spec}" (${why})`] : [];
+  }));
+}
+
+const resolvesInto = (spec: string, file: string, folder: string) =>
+  spec.startsWith('.') && join(REPO, file, '..', spec).startsWith(join(REPO, folder));
+
+describe('dependency rule', () => {
+  it('finds the files it checks', () => {
+    expect(sourceFiles('runtime/core').length).toBeGreaterThan(10);
+    expect(sourceFiles('runtime/node').length).toBeGreaterThan(5);
+    expect(sourceFiles('cli').length).toBeGreaterThan(2);
+  });
+
+  it('runtime/core imports no node:*, no three.js and nothing outside the core', () => {
+    expect(
+      violations('runtime/core', (spec, file) => {
+        if (NODE_BUILTINS.has(spec) || spec.startsWith('node:')) return 'Node built-in';
+        if (BROWSER_ONLY.test(spec)) return 'browser-only';
+        if (spec.startsWith('.') && !resolvesInto(spec, file, 'runtime/core')) return 'outside the core';
+        return null;
+      }),
+    ).toEqual([]);
+  });
+
+  it('runtime/core compiles without DOM or Node types (no window, document, process, Buffer)', () => {
+    const configPath = join(REPO, 'runtime/core/tsconfig.json');
+    const parsed = ts.parseJsonConfigFileContent(ts.readConfigFile(configPath, ts.sys.readFile).config, ts.sys, join(REPO, 'runtime/core'));
+    expect(parsed.options.lib).toEqual(['lib.es2023.d.ts']);
+    expect(parsed.options.types).toEqual([]);
+    const diagnostics = (extra: Record<string, string>) => {
+      const host = ts.createCompilerHost(parsed.options);
+      const read = host.readFile.bind(host);
+      host.readFile = (f) => extra[f] ?? read(f);
+      const exists = host.fileExists.bind(host);
+      host.fileExists = (f) => f in extra || exists(f);
+      const program = ts.createProgram([...parsed.fileNames, ...Object.keys(extra)], parsed.options, host);
+      return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    };
+    expect(diagnostics({})).toEqual([]);
+    // The same settings reject a core file that reaches for browser or Node globals.
+    const probe = join(REPO, 'runtime/core/__probe__.ts');
+    const errors = diagnostics({ [probe]: 'export const a = document.title; export const b = process.env;' });
+    expect(errors.some((e) => e.includes("Cannot find name 'document'"))).toBe(true);
+    expect(errors.some((e) => e.includes("Cannot find name 'process'"))).toBe(true);
+  }, 60_000);
+
+  it('runtime/node never imports runtime/browser or three.js', () => {
+    expect(
+      violations('runtime/node', (spec, file) =>
+        BROWSER_ONLY.test(spec) ? 'browser-only' : resolvesInto(spec, file, 'runtime/browser') ? 'browser layer' : null,
+      ),
+    ).toEqual([]);
+  });
+
+  it('runtime/browser never imports runtime/node or node:*', () => {
+    expect(
+      violations('runtime/browser', (spec, file) =>
+        NODE_BUILTINS.has(spec) || spec.startsWith('node:') ? 'Node built-in' : resolvesInto(spec, file, 'runtime/node') ? 'node layer' : null,
+      ),
+    ).toEqual([]);
+  });
+
+  it('cli reaches only runtime/node and runtime/core, never the browser side', () => {
+    expect(
+      violations('cli', (spec, file) =>
+        BROWSER_ONLY.test(spec) ? 'browser-only' : resolvesInto(spec, file, 'runtime/browser') || resolvesInto(spec, file, 'editor') ? 'browser side' : null,
+      ),
+    ).toEqual([]);
+  });
+
+  it('the rule catches a violation (a core file importing node:fs and three)', () => {
+    const fake = 'import { readFileSync } from "node:fs";\nimport * as THREE from "three";\nexport {};';
+    const specs = ts.preProcessFile(fake, true, true).importedFiles.map((f) => f.fileName);
+    expect(specs.filter((s) => NODE_BUILTINS.has(s) || BROWSER_ONLY.test(s))).toEqual(['node:fs', 'three']);
+  });
+});
+
+describe('headless server', () => {
+  it('the production bundle contains no three.js, DOM or browser-layer module', () => {
+    const meta = JSON.parse(readFileSync(join(REPO, 'dist/keel.meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+    const inputs = Object.keys(meta.inputs);
+    expect(inputs.length).toBeGreaterThan(20);
+    expect(inputs.some((i) => i.includes('runtime/node/server-instance'))).toBe(true);
+    expect(inputs.filter((i) => /node_modules\/(three|jsdom|happy-dom)\/|runtime\/browser\/|editor\//.test(i))).toEqual([]);
+  });
+
+  let child: ReturnType<typeof spawn> | null = null;
+  afterEach(() => {
+    if (child?.pid && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+    child = null;
+  });
+
+  it('serves the arena with a resolve hook that throws on any browser-only import, and no DISPLAY', async () => {
+    const port = await freePort();
+    const env = { ...process.env };
+    delete env.DISPLAY;
+    delete env.WAYLAND_DISPLAY;
+    // The unbundled build, so every module goes through the hook one by one.
+    child = spawn(
+      process.execPath,
+      ['--import', join(REPO, 'test/fixtures/register-forbid-browser.mjs'), join(REPO, 'dist/cli/keel.js'), 'serve', 'scenes/arena.json', '--port', String(port), '--log-format', 'json', '--no-watch'],
+      { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no Listening line in 15 s:\n${out}`)), 15_000);
+      const check = () => {
+        if (out.includes('"msg":"Listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child!.stdout!.on('data', check);
+      child!.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code}:\n${out}`));
+      });
+    });
+    expect(out).not.toContain('browser-only module');
+  });
+
+  it('the hook really rejects three.js', async () => {
+    child = spawn(process.execPath, ['--import', join(REPO, 'test/fixtures/register-forbid-browser.mjs'), '--input-type=module', '-e', 'await import("three")'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child!.on('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(err).toContain('browser-only module "three"');
+  });
+});
