@@ -6,9 +6,8 @@ import { packageRoot, packageVersion } from './package-root.js';
 import { serve } from './serve.js';
 import { validate } from './validate.js';
 import { SERVE_OPTIONS } from '../runtime/node/config.js';
+import { EXIT } from '../runtime/node/exit-codes.js';
 
-/** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, invalid: 1, config: 2 } as const;
 
 const program = new Command('keel')
   .description('keel: scenes, a headless dedicated server and tools')
@@ -64,6 +63,6 @@ try {
     process.exitCode = err.exitCode === 0 ? 0 : EXIT.config;
   } else {
     process.stderr.write(`keel: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT.error;
   }
 }

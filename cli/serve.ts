@@ -2,8 +2,9 @@ import { relative } from 'node:path';
 import { SceneError, RunMode } from '../runtime/core/index.js';
 import { AssetRoot } from '../runtime/node/assets.js';
 import { ConfigError, finishConfig, resolveEarlyConfig, type RawServeOptions } from '../runtime/node/config.js';
+import { EXIT } from '../runtime/node/exit-codes.js';
 import { createLogger } from '../runtime/node/logger.js';
-import { loadSceneFile } from '../runtime/node/scene-loader.js';
+import { checkSceneFile } from '../runtime/node/scene-loader.js';
 import { ServerInstance } from '../runtime/node/server-instance.js';
 
 export interface ServeArgs {
@@ -15,12 +16,12 @@ export interface ServeArgs {
 
 const fail = (line: string): number => {
   process.stderr.write(`keel serve: ${line}\n`);
-  return 2;
+  return EXIT.config;
 };
 
 /**
- * `keel serve`: resolve and check every setting, load the scene, and only then bind. Any bad
- * value stops here with one line naming the flag or variable, exit code 2, nothing bound.
+ * `keel serve`: resolve and check every setting and the scene, and only then bind. A bad value
+ * stops here with one line naming the flag or variable, exit code 2, nothing bound.
  * Resolves with the exit code once the instance has stopped.
  */
 export async function serve(args: ServeArgs): Promise<number> {
@@ -32,38 +33,60 @@ export async function serve(args: ServeArgs): Promise<number> {
     throw err;
   }
   const assets = new AssetRoot(early.assets);
-  let scene;
+  let checked;
   try {
-    scene = await loadSceneFile(early.scene, assets, RunMode.Server, args.cwd);
+    checked = await checkSceneFile(early.scene, assets, RunMode.Server, args.cwd);
   } catch (err) {
     if (!(err instanceof SceneError)) throw err;
     const n = err.problems.length;
     return fail(`scene ${relative(args.cwd, early.scene)} is invalid (${n} problem${n === 1 ? '' : 's'}):\n${err.message.replace(/^/gm, '  ')}`);
   }
-  const config = finishConfig(early, scene.doc);
+  const config = finishConfig(early, checked.doc);
   const logger = createLogger({ id: config.id, world: config.world, level: config.logLevel, format: config.logFormat });
-  const instance = new ServerInstance(config, { logger, scene, assets });
+  const instance = new ServerInstance(config, { logger, assets });
+
+  // Whatever escapes every fence (an engine bug, not a script) ends the process with code 1
+  // and a fatal line, so a restart policy brings up a fresh instance.
+  const crash = (err: unknown) => {
+    logger.fatal({ err }, `Crashed: ${(err as Error)?.message ?? String(err)}`);
+    logger.flush();
+    process.exit(EXIT.error);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
   try {
     await instance.start();
   } catch (err) {
-    const source = args.flags.port !== undefined ? '--port' : args.env.SERVER_PORT ? 'SERVER_PORT' : 'default port';
     logger.flush();
-    return fail(`cannot start: ${(err as Error).message} (${source} ${config.port})`);
+    if (err instanceof SceneError) return fail(`scene ${relative(args.cwd, config.scene)} failed to load:\n${err.message.replace(/^/gm, '  ')}`);
+    const msg = (err as Error).message;
+    if (/health port/.test(msg)) return fail(`cannot start: ${msg} (${args.flags.healthPort !== undefined ? '--health-port' : args.env.SERVER_HEALTH_PORT ? 'SERVER_HEALTH_PORT' : 'default: game port + 1000'})`);
+    const source = args.flags.port !== undefined ? '--port' : args.env.SERVER_PORT ? 'SERVER_PORT' : 'default port';
+    return fail(`cannot start: ${msg} (${source} ${config.port})`);
   }
+
   return new Promise<number>((resolve) => {
-    let signals = 0;
+    let stopping = false;
     const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal: sig }, `Second ${sig}: exiting now`);
+      if (stopping) {
+        logger.warn({ signal: sig }, `Second ${sig}: exiting at once`);
         logger.flush();
-        process.exit(1);
+        process.exit(sig === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
       }
-      logger.info({ signal: sig }, `${sig} received: shutting down`);
-      void instance.stop(`${sig}`).then(() => {
+      stopping = true;
+      logger.info({ signal: sig, graceMs: config.shutdownGraceMs }, `${sig} received: draining (grace ${config.shutdownGraceMs} ms)`);
+      const grace = setTimeout(() => {
+        logger.error({ graceMs: config.shutdownGraceMs }, `Shutdown took longer than ${config.shutdownGraceMs} ms; exiting with code ${EXIT.shutdownTimeout}`);
         logger.flush();
-        resolve(0);
-      });
+        process.exit(EXIT.shutdownTimeout);
+      }, config.shutdownGraceMs);
+      grace.unref();
+      void instance.stop(sig).then(() => {
+        clearTimeout(grace);
+        logger.flush();
+        resolve(EXIT.ok);
+      }, crash);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

@@ -7,8 +7,13 @@ import { writeFile } from 'node:fs/promises';
 
 const root = new URL('../', import.meta.url);
 const result = await build({
-  entryPoints: [new URL('dist/cli/keel.js', root).pathname],
-  outfile: new URL('dist/keel.mjs', root).pathname,
+  // The health worker runs on its own thread from its own file, found beside the bundle.
+  entryPoints: {
+    keel: new URL('dist/cli/keel.js', root).pathname,
+    'health-worker': new URL('dist/runtime/node/health/health-worker.js', root).pathname,
+  },
+  outdir: new URL('dist/', root).pathname,
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',

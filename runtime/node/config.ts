@@ -26,6 +26,14 @@ export interface ServerConfig {
   logLevel: LogLevel;
   logFormat: LogFormat;
   watch: boolean;
+  /** 0 disables the health listener. */
+  healthPort: number;
+  healthHost: string;
+  stallMs: number;
+  /** 0 disables the watchdog. */
+  watchdogMs: number;
+  healthFile: string | undefined;
+  shutdownGraceMs: number;
 }
 
 export interface OptionSpec {
@@ -51,10 +59,21 @@ export interface RawServeOptions {
   logLevel?: string;
   logFormat?: string;
   watch?: string;
+  healthPort?: string;
+  healthHost?: string;
+  stallMs?: string;
+  watchdogMs?: string;
+  healthFile?: string;
+  shutdownGraceMs?: string;
 }
 
 export const DEFAULT_PORT = 7777;
 export const DEFAULT_TICK_RATE = 60;
+/** The health port defaults to the game port plus this, so instances on one host never collide. */
+export const HEALTH_PORT_OFFSET = 1000;
+export const DEFAULT_STALL_MS = 1500;
+export const DEFAULT_WATCHDOG_MS = 10_000;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port <port>', env: 'SERVER_PORT', description: 'WebSocket game port', defaultText: String(DEFAULT_PORT) },
@@ -67,6 +86,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'logLevel', flag: '--log-level <level>', env: 'SERVER_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace', defaultText: 'info' },
   { key: 'logFormat', flag: '--log-format <format>', env: 'SERVER_LOG_FORMAT', description: 'json|pretty', defaultText: 'pretty on a terminal, else json' },
   { key: 'watch', flag: '--no-watch', env: 'SERVER_WATCH', description: 'do not hot-reload the scene when its files change', defaultText: 'watch on', negatable: true },
+  { key: 'healthPort', flag: '--health-port <port>', env: 'SERVER_HEALTH_PORT', description: 'HTTP port of /livez /readyz /healthz /metrics; 0 disables', defaultText: `game port + ${HEALTH_PORT_OFFSET}` },
+  { key: 'healthHost', flag: '--health-host <address>', env: 'SERVER_HEALTH_HOST', description: 'address the health listener binds', defaultText: 'same as --host' },
+  { key: 'stallMs', flag: '--stall-ms <ms>', env: 'SERVER_STALL_MS', description: '/livez answers 503 after this long without a tick', defaultText: String(DEFAULT_STALL_MS) },
+  { key: 'watchdogMs', flag: '--watchdog-ms <ms>', env: 'SERVER_WATCHDOG_MS', description: 'exit (code 3) after this long without a tick; 0 disables', defaultText: String(DEFAULT_WATCHDOG_MS) },
+  { key: 'healthFile', flag: '--health-file <path>', env: 'SERVER_HEALTH_FILE', description: 'touch this file every 0.5 s while healthy, for exec probes', defaultText: 'none' },
+  { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms <ms>', env: 'SERVER_SHUTDOWN_GRACE_MS', description: 'on SIGTERM/SIGINT, exit 0 within this; else exit 4', defaultText: String(DEFAULT_SHUTDOWN_GRACE_MS) },
 ];
 
 /** A bad setting: names where it came from (flag or variable) and the value. Exit code 2. */
@@ -118,21 +143,14 @@ function existingDir(s: Source, cwd: string): string {
   return dir;
 }
 
-/** Everything that can be checked before the scene is read. */
-export interface EarlyConfig {
-  scene: string;
-  assets: string;
+/** Everything that can be checked before the scene is read; the rest comes from the scene. */
+export interface EarlyConfig extends Omit<ServerConfig, 'id' | 'world' | 'tickRate' | 'maxPlayers'> {
   /** Set when the asset root was given, rather than taken from the scene's folder. */
   assetsGiven: boolean;
-  port: number;
-  host: string;
   id: string | undefined;
   world: string | undefined;
   tickRate: number | undefined;
   maxPlayers: number | undefined;
-  logLevel: LogLevel;
-  logFormat: LogFormat;
-  watch: boolean;
 }
 
 export interface ResolveInput {
@@ -159,6 +177,15 @@ export function resolveEarlyConfig(input: ResolveInput): EarlyConfig {
   }
 
   const port = raw.port ? int(raw.port, 1, 65535) : DEFAULT_PORT;
+  const healthPort = raw.healthPort ? int(raw.healthPort, 0, 65535) : port + HEALTH_PORT_OFFSET <= 65535 ? port + HEALTH_PORT_OFFSET : 0;
+  if (healthPort !== 0 && healthPort === port) throw new ConfigError(raw.healthPort!.source, raw.healthPort!.value, 'must differ from the game port');
+  const stallMs = raw.stallMs ? int(raw.stallMs, 50, 3_600_000) : DEFAULT_STALL_MS;
+  const watchdogMs = raw.watchdogMs ? int(raw.watchdogMs, 0, 86_400_000) : DEFAULT_WATCHDOG_MS;
+  if (watchdogMs !== 0 && watchdogMs < stallMs) {
+    const src = raw.watchdogMs ?? raw.stallMs!;
+    throw new ConfigError(src.source, src.value, `the watchdog (${watchdogMs} ms) must not fire before the stall limit (${stallMs} ms); use 0 to disable it`);
+  }
+  const host = raw.host?.value ?? '0.0.0.0';
   const id = raw.id?.value.trim();
   if (raw.id && (!id || !/^[\w.:-]{1,64}$/.test(id))) {
     throw new ConfigError(raw.id.source, raw.id.value, 'must be 1-64 letters, digits or . _ : -');
@@ -170,7 +197,7 @@ export function resolveEarlyConfig(input: ResolveInput): EarlyConfig {
     assets: assetsDir ?? resolve(scene, '..'),
     assetsGiven,
     port,
-    host: raw.host?.value ?? '0.0.0.0',
+    host,
     id,
     world,
     tickRate: raw.tickRate ? int(raw.tickRate, 1, 240) : undefined,
@@ -178,23 +205,24 @@ export function resolveEarlyConfig(input: ResolveInput): EarlyConfig {
     logLevel: raw.logLevel ? oneOf(raw.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) : 'info',
     logFormat: raw.logFormat ? oneOf(raw.logFormat, ['json', 'pretty'] as const) : input.stdoutIsTTY ? 'pretty' : 'json',
     watch: raw.watch ? bool(raw.watch) : true,
+    healthPort,
+    healthHost: raw.healthHost?.value ?? host,
+    stallMs,
+    watchdogMs,
+    healthFile: raw.healthFile ? resolve(input.cwd, raw.healthFile.value) : undefined,
+    shutdownGraceMs: raw.shutdownGraceMs ? int(raw.shutdownGraceMs, 0, 600_000) : DEFAULT_SHUTDOWN_GRACE_MS,
   };
 }
 
 /** Fills what the flags and environment left open from the scene's settings, then defaults. */
 export function finishConfig(early: EarlyConfig, scene: { name: string; settings: SceneSettings }): ServerConfig {
+  const { assetsGiven: _given, ...rest } = early;
   return {
-    scene: early.scene,
-    assets: early.assets,
-    port: early.port,
-    host: early.host,
+    ...rest,
     id: early.id ?? defaultInstanceId(early.port),
     world: early.world ?? scene.name,
     tickRate: early.tickRate ?? scene.settings.tickRate ?? DEFAULT_TICK_RATE,
     maxPlayers: early.maxPlayers ?? scene.settings.maxPlayers,
-    logLevel: early.logLevel,
-    logFormat: early.logFormat,
-    watch: early.watch,
   };
 }
 

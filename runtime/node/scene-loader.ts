@@ -29,6 +29,61 @@ export interface LoadedScene {
 
 const HOOKS = ['start', 'update', 'collision', 'destroy'] as const;
 
+/** A scene file read and validated, before anything it references is loaded. */
+export interface CheckedScene {
+  file: string;
+  /** The path as shown in messages (relative to the working directory). */
+  shown: string;
+  doc: SceneDocument;
+  bytes: Buffer;
+}
+
+async function readAndValidate(file: string, cwd: string): Promise<CheckedScene> {
+  const shown = relative(cwd, file) || file;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new SceneError([{ file: shown, pointer: '', rule: 'read', message: `cannot read: ${(err as Error).message}` }]);
+  }
+  const checked = parseSceneText(bytes.toString('utf8'), shown);
+  if (!checked.ok) throw new SceneError(checked.problems);
+  return { file, shown, doc: checked.scene, bytes };
+}
+
+/** Each file the scene needs in `mode`, with the pointer that names it. */
+function references(doc: SceneDocument, mode: RunMode): { kind: 'script' | 'heightfield'; key: string; pointer: string; given: string }[] {
+  const out: { kind: 'script' | 'heightfield'; key: string; pointer: string; given: string }[] = [];
+  doc.entities.forEach((e, i) => {
+    const script = e.components.script;
+    if (script && script.modes.includes(mode)) {
+      out.push({ kind: 'script', key: normaliseAssetPath(script.module)!, pointer: `/entities/${i}/components/script/module`, given: script.module });
+    }
+    const collider = e.components.collider;
+    if (collider?.shape === 'heightfield') {
+      out.push({ kind: 'heightfield', key: normaliseAssetPath(collider.asset)!, pointer: `/entities/${i}/components/collider/asset`, given: collider.asset });
+    }
+  });
+  return out;
+}
+
+/**
+ * Reads and validates a scene and checks that every file it references exists, without
+ * importing or decoding them: cheap enough to run before a server binds anything.
+ */
+export async function checkSceneFile(file: string, assets: AssetRoot, mode: RunMode, cwd = process.cwd()): Promise<CheckedScene> {
+  const checked = await readAndValidate(file, cwd);
+  const problems: SceneProblem[] = [];
+  await Promise.all(
+    references(checked.doc, mode).map(async (r) => {
+      const st = await stat(assets.resolve(r.key)).catch(() => null);
+      if (!st?.isFile()) problems.push({ file: checked.shown, pointer: r.pointer, rule: 'missing-file', message: `${r.given}: no such file under ${assets.dir}` });
+    }),
+  );
+  if (problems.length > 0) throw new SceneError(problems);
+  return checked;
+}
+
 /**
  * Reads, validates and loads a scene file with its scripts and binary assets. Any problem,
  * in the JSON or in a referenced file, throws a SceneError listing all of them; nothing is
@@ -36,56 +91,29 @@ const HOOKS = ['start', 'update', 'collision', 'destroy'] as const;
  */
 export async function loadSceneFile(file: string, assets: AssetRoot, mode: RunMode, cwd = process.cwd()): Promise<LoadedScene> {
   const t0 = performance.now();
-  const shown = relative(cwd, file) || file;
-  let text: Buffer;
-  try {
-    text = await readFile(file);
-  } catch (err) {
-    throw new SceneError([{ file: shown, pointer: '', rule: 'read', message: `cannot read: ${(err as Error).message}` }]);
-  }
-  const checked = parseSceneText(text.toString('utf8'), shown);
-  if (!checked.ok) throw new SceneError(checked.problems);
-  const doc = checked.scene;
+  const { shown, doc, bytes } = await readAndValidate(file, cwd);
   const problems: SceneProblem[] = [];
   const scripts = new Map<string, ScriptDefinition>();
   const heightfields = new Map<string, HeightfieldData>();
-
-  const jobs: Promise<void>[] = [];
-  doc.entities.forEach((e, i) => {
-    const script = e.components.script;
-    if (script && script.modes.includes(mode)) {
-      const key = normaliseAssetPath(script.module)!;
-      if (!scripts.has(key)) {
-        scripts.set(key, {}); // placeholder so each module loads once
-        jobs.push(
-          importScript(assets, key).then(
-            (def) => void scripts.set(key, def),
-            (err: Error) => {
-              problems.push({ file: shown, pointer: `/entities/${i}/components/script/module`, rule: 'script-load', message: `${script.module}: ${err.message}` });
-            },
-          ),
-        );
+  const seen = new Set<string>();
+  await Promise.all(
+    references(doc, mode).map(async (r) => {
+      const id = `${r.kind}:${r.key}`;
+      if (seen.has(id)) return; // each file loads once
+      seen.add(id);
+      try {
+        if (r.kind === 'script') scripts.set(r.key, await importScript(assets, r.key));
+        else heightfields.set(r.key, await assets.heightfield(r.key));
+      } catch (err) {
+        problems.push({ file: shown, pointer: r.pointer, rule: r.kind === 'script' ? 'script-load' : 'asset', message: `${r.given}: ${(err as Error).message}` });
       }
-    }
-    const collider = e.components.collider;
-    if (collider?.shape === 'heightfield') {
-      const key = normaliseAssetPath(collider.asset)!;
-      jobs.push(
-        assets.heightfield(key).then(
-          (hf) => void heightfields.set(key, hf),
-          (err: Error) => {
-            problems.push({ file: shown, pointer: `/entities/${i}/components/collider/asset`, rule: 'asset', message: `${collider.asset}: ${err.message}` });
-          },
-        ),
-      );
-    }
-  });
-  await Promise.all(jobs);
+    }),
+  );
   if (problems.length > 0) throw new SceneError(problems);
   return {
     file,
     doc,
-    hash: createHash('sha256').update(text).digest('hex'),
+    hash: createHash('sha256').update(bytes).digest('hex'),
     scripts,
     heightfields,
     loadMs: performance.now() - t0,

@@ -16,6 +16,10 @@ import type { PinoLogger } from './logger.js';
 import { loadSceneFile, type LoadedScene } from './scene-loader.js';
 import { createSleepClock } from './sleep-clock.js';
 import { WsTransport } from './ws-transport.js';
+import { EXIT } from './exit-codes.js';
+import { HealthMonitor } from './health/health-monitor.js';
+import { HealthState } from './health/heartbeat.js';
+import { InstanceMetrics } from './health/metrics.js';
 
 export type InstanceState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -34,6 +38,7 @@ export interface InstanceStatus {
   world: string;
   state: InstanceState;
   port: number;
+  healthPort: number;
   tick: number;
   tickRate: number;
   entities: number;
@@ -66,6 +71,9 @@ export class ServerInstance {
   private reloads = 0;
   private lifecycle: InstanceState = 'starting';
   private loopDone: Promise<void> | null = null;
+  private health: HealthMonitor | null = null;
+  private healthPort = 0;
+  readonly metrics: InstanceMetrics;
 
   constructor(config: ServerConfig, deps: ServerInstanceDeps) {
     this.config = config;
@@ -81,6 +89,15 @@ export class ServerInstance {
       onResync: (dropped, behindMs) =>
         this.log.warn({ dropped, behindMs: Math.round(behindMs) }, `loop fell ${Math.round(behindMs)} ms behind; skipped ${dropped} ticks and resynchronised`),
     });
+    this.metrics = new InstanceMetrics(
+      { id: config.id, world: config.world },
+      {
+        loop: () => this.loop.stats,
+        scriptErrors: () => this.sim?.scripts.failed ?? 0,
+        players: () => this.transport.connections,
+        entities: () => this.sim?.world.size ?? 0,
+      },
+    );
   }
 
   get state(): InstanceState {
@@ -99,43 +116,83 @@ export class ServerInstance {
     return this.loop.stats;
   }
 
-  /** Loads the scene (unless given), binds the game port and starts ticking. */
+  /**
+   * Starts the health listener (so /readyz can say what is happening), loads the scene (unless
+   * given), binds the game port and starts ticking. On failure everything started is stopped.
+   */
   async start(): Promise<void> {
     const t0 = performance.now();
     this.startedAt = t0;
-    const scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
-    this.scene = scene;
-    this.sim = this.buildSimulation(scene);
-    this.log.info(
-      { scene: scene.doc.name, entities: this.sim.world.size, bodies: this.sim.physics.stats().bodies, scripts: this.sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(scene.loadMs) },
-      `Scene ${scene.doc.name} loaded (${this.sim.world.size} entities) in ${Math.round(scene.loadMs)} ms`,
-    );
-    const { port } = await this.transport.listen({
-      connect: (c) => this.onConnect(c),
-      message: () => {},
-      disconnect: (c, code, reason) => this.log.debug({ conn: c.id, address: c.address, code, reason }, 'connection closed'),
-    });
-    this.boundPort = port;
+    try {
+      // The health thread boots while this one loads the scene; both must be done before binding.
+      const health = this.config.healthPort !== 0 ? this.startHealth() : Promise.resolve();
+      health.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+      const t1 = performance.now();
+      const scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
+      this.scene = scene;
+      this.sim = this.buildSimulation(scene);
+      const loadMs = performance.now() - t1;
+      await health;
+      this.log.info(
+        { scene: scene.doc.name, entities: this.sim.world.size, bodies: this.sim.physics.stats().bodies, scripts: this.sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
+        `Scene ${scene.doc.name} loaded (${this.sim.world.size} entities) in ${Math.round(loadMs)} ms`,
+      );
+      this.health?.setDetail('binding the game port');
+      const { port } = await this.transport.listen({
+        connect: (c) => this.onConnect(c),
+        message: (_c, data) => this.metrics.bytesIn.inc(data.byteLength),
+        disconnect: (c, code, reason) => this.log.debug({ conn: c.id, address: c.address, code, reason }, 'connection closed'),
+      });
+      this.boundPort = port;
+    } catch (err) {
+      await this.health?.stop();
+      this.lifecycle = 'stopped';
+      throw err;
+    }
     this.lifecycle = 'running';
     this.loopDone = this.loop.start();
+    this.health?.setState(HealthState.ready);
     if (this.config.watch) this.startWatching();
     this.log.info(
-      { port, host: this.config.host, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, startMs: Math.round(performance.now() - t0) },
-      `Listening on ${this.config.host}:${port} at ${this.config.tickRate} Hz`,
+      { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, startMs: Math.round(performance.now() - t0) },
+      `Listening on ${this.config.host}:${this.boundPort} at ${this.config.tickRate} Hz${this.healthPort ? `; health on :${this.healthPort}` : ''}`,
     );
+  }
+
+  private async startHealth(): Promise<void> {
+    const c = this.config;
+    this.health = new HealthMonitor({
+      id: c.id,
+      world: c.world,
+      port: c.healthPort,
+      host: c.healthHost,
+      stallMs: c.stallMs,
+      watchdogMs: c.watchdogMs,
+      healthFile: c.healthFile,
+      logLevel: c.logLevel,
+      logFormat: c.logFormat,
+      exitCode: EXIT.watchdog,
+      metrics: () => this.metrics.text(),
+    });
+    const started = this.health.start();
+    this.health.setDetail('loading scene');
+    this.healthPort = (await started).port;
   }
 
   /** Stops ticking after the current tick, closes connections and the watcher. */
   async stop(reason = 'server shutting down'): Promise<void> {
     if (this.lifecycle === 'stopped' || this.lifecycle === 'stopping') return;
     this.lifecycle = 'stopping';
+    // Draining first: /readyz turns 503 and new connections are refused from here on.
+    this.health?.setState(HealthState.draining);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     await this.watcher?.close();
-    await this.loop.stop();
+    await this.loop.stop(); // the tick in progress finishes
     await this.loopDone;
-    await this.transport.close(1001, reason);
+    await this.transport.close(1001, 'server shutting down');
     this.sim?.dispose();
     this.pending?.sim.dispose();
+    await this.health?.stop();
     this.lifecycle = 'stopped';
     const s = this.loop.stats;
     this.log.info({ ticks: s.ticks, overruns: s.overruns, resyncs: s.resyncs }, `Stopped after ${s.ticks} ticks (${reason})`);
@@ -147,6 +204,7 @@ export class ServerInstance {
       world: this.config.world,
       state: this.lifecycle,
       port: this.boundPort,
+      healthPort: this.healthPort,
       tick: this.loop.nextTick,
       tickRate: this.config.tickRate,
       entities: this.sim?.world.size ?? 0,
@@ -167,6 +225,7 @@ export class ServerInstance {
       scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server);
     } catch (err) {
       const problems = err instanceof SceneError ? err.message.split('\n') : [(err as Error).message];
+      this.metrics.reloads.inc({ result: 'rejected' });
       this.log.error({ problems }, `Scene reload rejected, keeping the running scene: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`);
       return false;
     }
@@ -194,20 +253,30 @@ export class ServerInstance {
       this.pending = null;
       old?.dispose();
       this.reloads++;
+      this.metrics.reloads.inc({ result: 'applied' });
       this.watcher?.add(this.watchedFiles(this.scene)); // scripts the new version added
       this.log.info({ entities: this.sim.world.size, hash: this.scene.hash.slice(0, 12), tick: n }, `Scene ${this.scene.doc.name} reloaded (${this.sim.world.size} entities)`);
     }
+    const sim = this.sim!;
+    const t0 = performance.now();
     try {
-      this.sim!.tick(dt, n);
+      sim.tick(dt, n);
     } catch (err) {
       // Script errors are fenced inside the simulation; anything here is an engine bug. Keep
       // ticking, but say so loudly the first time and then once in a while.
       this.tickErrors++;
       if (this.tickErrors === 1 || this.tickErrors % 1000 === 0) this.log.error({ err, tick: n, count: this.tickErrors }, `tick ${n} failed: ${(err as Error).message}`);
     }
+    this.metrics.tickDuration.observe((performance.now() - t0) / 1000);
+    const players = this.transport.connections;
+    this.health?.heartbeat.beat(n, players, sim.world.size);
   }
 
   private onConnect(conn: Connection): void {
+    if (this.lifecycle !== 'running') {
+      conn.close(1001, 'server shutting down');
+      return;
+    }
     // The wire protocol (handshake, input, snapshots) plugs in here.
     this.log.debug({ conn: conn.id, address: conn.address }, 'connection opened');
   }

@@ -33,7 +33,9 @@ const running = new Set<KeelProcess>();
 
 /** Starts `node dist/keel.mjs ...args`. Every process started here is tracked; call `stopAll` in afterEach. */
 export function startKeel(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): KeelProcess {
-  const env = { ...process.env, ...opts.env };
+  // Health listeners default to the game port + 1000, which parallel tests on random ports could
+  // collide on; tests that check health pass SERVER_HEALTH_PORT or --health-port themselves.
+  const env: NodeJS.ProcessEnv = { SERVER_HEALTH_PORT: '0', ...process.env, ...opts.env };
   delete env.DISPLAY; // the server must not need one
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k];
   const child = spawn(process.execPath, [KEEL, ...args], { cwd: opts.cwd ?? REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });

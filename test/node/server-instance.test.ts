@@ -30,7 +30,7 @@ async function makeInstance(id: string) {
   });
   const early = resolveEarlyConfig({
     scene: 'scenes/arena.json',
-    flags: { port: String(port), id, host: '127.0.0.1', watch: 'false' },
+    flags: { port: String(port), id, host: '127.0.0.1', watch: 'false', healthPort: '0' },
     env: {},
     cwd: REPO,
     stdoutIsTTY: false,

@@ -1,0 +1,107 @@
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { LogFormat, LogLevel } from '../config.js';
+import { Heartbeat, HealthState } from './heartbeat.js';
+import type { HealthWorkerData, MainToWorker, WorkerToMain } from './health-protocol.js';
+
+export interface HealthMonitorOptions {
+  id: string;
+  world: string;
+  port: number;
+  host: string;
+  stallMs: number;
+  watchdogMs: number;
+  healthFile: string | undefined;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  exitCode: number;
+  /** Prometheus text of the instance's metrics, asked for by the worker on each scrape. */
+  metrics(): Promise<string>;
+}
+
+/**
+ * Where the worker's code is: beside the bundle (dist/health-worker.mjs), beside this module
+ * in the unbundled build, or, when this module runs from TypeScript source (tests), in dist/.
+ */
+function workerUrl(): URL {
+  const here = import.meta.url;
+  if (/\/keel\.mjs$/.test(here)) return new URL('./health-worker.mjs', here);
+  if (here.endsWith('.ts')) return new URL('../../../dist/runtime/node/health/health-worker.js', here);
+  return new URL('./health-worker.js', here);
+}
+
+/** The game-loop side of the health worker: owns the heartbeat and the worker's life. */
+export class HealthMonitor {
+  readonly heartbeat = new Heartbeat();
+  private worker: Worker | null = null;
+
+  constructor(private readonly opts: HealthMonitorOptions) {}
+
+  /** Starts the worker and its listener; resolves with the bound port. */
+  start(): Promise<{ port: number }> {
+    const url = workerUrl();
+    if (!existsSync(url)) return Promise.reject(new Error(`health worker code missing at ${url.pathname}; run npm run build`));
+    const data: HealthWorkerData = {
+      buffer: this.heartbeat.buffer,
+      id: this.opts.id,
+      world: this.opts.world,
+      port: this.opts.port,
+      host: this.opts.host,
+      stallMs: this.opts.stallMs,
+      watchdogMs: this.opts.watchdogMs,
+      healthFile: this.opts.healthFile,
+      logLevel: this.opts.logLevel,
+      logFormat: this.opts.logFormat,
+      color: process.stdout.isTTY === true,
+      startedAt: Date.now(),
+      exitCode: this.opts.exitCode,
+    };
+    const worker = new Worker(url, { workerData: data, name: `health-${this.opts.id}` });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      worker.on('message', (msg: WorkerToMain) => {
+        if (msg.type === 'listening') {
+          worker.unref(); // never what keeps the process alive
+          resolve({ port: msg.port });
+        } else if (msg.type === 'error') {
+          void worker.terminate();
+          reject(new Error(msg.message));
+        } else if (msg.type === 'metrics-request') {
+          this.opts.metrics().then(
+            (text) => this.post({ type: 'metrics-response', id: msg.id, text }),
+            (err: Error) => this.post({ type: 'metrics-response', id: msg.id, text: `# metrics failed: ${err.message}\n` }),
+          );
+        }
+      });
+      worker.once('error', reject);
+    });
+  }
+
+  /** Why the instance is not ready yet, shown by /readyz while starting. */
+  setDetail(text: string): void {
+    this.post({ type: 'detail', text });
+  }
+
+  setState(state: HealthState): void {
+    this.heartbeat.setState(state);
+  }
+
+  async stop(): Promise<void> {
+    this.heartbeat.setState(HealthState.stopped);
+    const w = this.worker;
+    this.worker = null;
+    if (!w) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => void w.terminate().then(() => resolve()), 1000);
+      w.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      w.postMessage({ type: 'stop' } satisfies MainToWorker);
+    });
+  }
+
+  private post(msg: MainToWorker): void {
+    this.worker?.postMessage(msg);
+  }
+}

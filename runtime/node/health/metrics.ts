@@ -1,0 +1,106 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LoopStats } from '../../core/index.js';
+
+/** Where the metrics read live values at scrape time. */
+export interface MetricsSource {
+  loop(): LoopStats;
+  scriptErrors(): number;
+  players(): number;
+  entities(): number;
+}
+
+/**
+ * The Prometheus metrics of one instance, in a registry of its own (never prom-client's global
+ * one), every series labelled with the instance id and world.
+ */
+export class InstanceMetrics {
+  readonly registry = new Registry();
+  readonly tickDuration: Histogram;
+  readonly bytesIn: Counter;
+  readonly bytesOut: Counter;
+  readonly reloads: Counter<'result'>;
+  readonly players: Gauge;
+  readonly entities: Gauge;
+
+  constructor(labels: { id: string; world: string }, source: MetricsSource) {
+    const loop = () => source.loop();
+    const registers = [this.registry];
+    this.registry.setDefaultLabels(labels);
+    collectDefaultMetrics({ register: this.registry });
+    this.tickDuration = new Histogram({
+      name: 'keel_tick_duration_seconds',
+      help: 'Time spent running one tick (network in, physics, scripts, replication out).',
+      buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.033, 0.066, 0.1],
+      registers,
+    });
+    new Counter({
+      name: 'keel_ticks_total',
+      help: 'Ticks run since start.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(loop().ticks);
+      },
+    });
+    new Counter({
+      name: 'keel_tick_overruns_total',
+      help: 'Ticks that ended after the next tick was due.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(loop().overruns);
+      },
+    });
+    new Counter({
+      name: 'keel_ticks_dropped_total',
+      help: 'Ticks skipped when the loop fell too far behind and resynchronised.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(loop().droppedTicks);
+      },
+    });
+    new Gauge({
+      name: 'keel_tick_lateness_p99_seconds',
+      help: 'p99 of how late ticks started after their deadline, over the last minute.',
+      registers,
+      collect() {
+        this.set(loop().lateness.percentile(99) / 1000);
+      },
+    });
+    new Counter({
+      name: 'keel_script_errors_total',
+      help: 'Script instances disabled after throwing.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(source.scriptErrors());
+      },
+    });
+    this.players = new Gauge({
+      name: 'keel_players',
+      help: 'Connected players.',
+      registers,
+      collect() {
+        this.set(source.players());
+      },
+    });
+    this.entities = new Gauge({
+      name: 'keel_entities',
+      help: 'Entities in the world.',
+      registers,
+      collect() {
+        this.set(source.entities());
+      },
+    });
+    this.bytesIn = new Counter({ name: 'keel_network_received_bytes_total', help: 'Bytes received from clients.', registers });
+    this.bytesOut = new Counter({ name: 'keel_network_sent_bytes_total', help: 'Bytes sent to clients.', registers });
+    this.reloads = new Counter({ name: 'keel_scene_reloads_total', help: 'Scene hot reloads, by result.', labelNames: ['result'], registers });
+    this.reloads.inc({ result: 'applied' }, 0);
+    this.reloads.inc({ result: 'rejected' }, 0);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
