@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { packageRoot, packageVersion } from './package-root.js';
 import { serve } from './serve.js';
 import { validate } from './validate.js';
+import { probe } from './health.js';
 import { SERVE_OPTIONS } from '../runtime/node/config.js';
 import { EXIT } from '../runtime/node/exit-codes.js';
 
@@ -53,6 +54,16 @@ program
     const text = await readFile(join(packageRoot(), 'scenes', 'keel-scene.schema.json'), 'utf8');
     if (opts.out) await writeFile(resolve(opts.out), text);
     else process.stdout.write(text);
+  });
+
+program
+  .command('health')
+  .description('probe a running instance (for container HEALTHCHECKs without curl): exit 0 when healthy, 1 otherwise')
+  .argument('[endpoint]', 'livez, readyz or healthz', 'livez')
+  .option('--url <url>', 'full URL to probe instead (default: http://127.0.0.1:$SERVER_HEALTH_PORT/<endpoint>)')
+  .option('--timeout-ms <ms>', 'give up after this long', '2000')
+  .action(async (endpoint: string, opts: { url?: string; timeoutMs: string }) => {
+    process.exitCode = await probe(endpoint, opts, process.env);
   });
 
 try {
