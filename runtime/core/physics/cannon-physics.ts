@@ -26,6 +26,7 @@ class CannonPhysics implements PhysicsEngine {
   private readonly surface = new Map<CANNON.Material, { friction: number; restitution: number }>();
   private readonly moving = new Set<CANNON.Body>();
   private contacts: ContactEvent[] = [];
+  private skipped = 0;
 
   constructor(options: PhysicsOptions) {
     this.world = new CANNON.World({ gravity: new CANNON.Vec3(...options.gravity), allowSleep: true });
@@ -131,7 +132,16 @@ class CannonPhysics implements PhysicsEngine {
 
   step(dt: number): void {
     this.contacts = [];
-    this.world.step(dt);
+    // When every body that can move is asleep, a step changes nothing (anything that would
+    // wake one — a new body, a velocity, an impulse, a teleport — wakes it first), so an idle
+    // scene costs no physics at all.
+    for (const body of this.moving) {
+      if (body.sleepState !== CANNON.Body.SLEEPING) {
+        this.world.step(dt);
+        return;
+      }
+    }
+    this.skipped++;
   }
 
   forEachMoved(fn: (entityId: string, position: Vec3, rotation: Quat) => void): void {
@@ -184,7 +194,7 @@ class CannonPhysics implements PhysicsEngine {
   stats(): PhysicsStats {
     let awake = 0;
     for (const b of this.moving) if (b.sleepState !== CANNON.Body.SLEEPING) awake++;
-    return { bodies: this.bodies.size, awake, contacts: this.world.contacts.length };
+    return { bodies: this.bodies.size, awake, contacts: this.world.contacts.length, skippedSteps: this.skipped };
   }
 
   dispose(): void {

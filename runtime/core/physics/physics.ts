@@ -41,6 +41,8 @@ export interface PhysicsStats {
   bodies: number;
   awake: number;
   contacts: number;
+  /** Steps skipped because every movable body was asleep. */
+  skippedSteps: number;
 }
 
 export interface PhysicsOptions {

@@ -56,7 +56,12 @@ export class HealthMonitor {
       startedAt: Date.now(),
       exitCode: this.opts.exitCode,
     };
-    const worker = new Worker(url, { workerData: data, name: `health-${this.opts.id}` });
+    const worker = new Worker(url, {
+      workerData: data,
+      name: `health-${this.opts.id}`,
+      // A few KB of live objects: small heap limits keep the thread's memory to a few MB.
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, codeRangeSizeMb: 4, stackSizeMb: 1 },
+    });
     this.worker = worker;
     return new Promise((resolve, reject) => {
       worker.on('message', (msg: WorkerToMain) => {

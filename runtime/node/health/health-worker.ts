@@ -26,7 +26,8 @@ const log = createLogger({
   color: data.color,
 }).child({ thread: 'health' });
 
-const POLL_MS = 50;
+// Often enough to notice a stall within a tenth of --stall-ms, rarely enough to cost nothing.
+const POLL_MS = Math.min(250, Math.max(20, Math.round(data.stallMs / 10)));
 const HEALTH_FILE_EVERY_MS = 500;
 const METRICS_TIMEOUT_MS = 500;
 
