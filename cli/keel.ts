@@ -41,8 +41,9 @@ program
   .command('validate')
   .description('check scene files against the format and their referenced files; exit 1 if any is invalid')
   .argument('<scenes...>', 'scene files')
-  .action(async (files: string[]) => {
-    process.exitCode = await validate(files, process.cwd());
+  .option('--assets <dir>', "asset root for every scene (env: ASSET_PATH; default: each scene file's folder)")
+  .action(async (files: string[], opts: { assets?: string }) => {
+    process.exitCode = await validate(files, process.cwd(), opts.assets ?? process.env.ASSET_PATH);
   });
 
 program

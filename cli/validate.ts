@@ -7,17 +7,21 @@ import { loadSceneFile } from '../runtime/node/scene-loader.js';
  * `keel validate`: checks each scene and what it references (scripts import, heightfields
  * decode), prints every problem as `file /pointer: message`, and exits 1 when any is invalid.
  */
-export async function validate(files: string[], cwd: string): Promise<number> {
-  const assetsEnv = process.env.ASSET_PATH;
+export async function validate(files: string[], cwd: string, assetsDir: string | undefined): Promise<number> {
+  // Same rule as `keel serve`: with an asset root, relative scene paths resolve against it.
+  const root = assetsDir ? resolve(cwd, assetsDir) : undefined;
   let bad = 0;
   let problems = 0;
   for (const f of files) {
-    const file = resolve(assetsEnv && !f.startsWith('/') ? resolve(cwd, assetsEnv) : cwd, f);
-    const assets = new AssetRoot(assetsEnv ? resolve(cwd, assetsEnv) : dirname(file));
+    const file = resolve(root ?? cwd, f);
+    const assets = new AssetRoot(root ?? dirname(file));
     try {
       const scene = await loadSceneFile(file, assets, RunMode.Server, cwd);
       const e = scene.doc.entities.length;
-      process.stdout.write(`ok   ${relative(cwd, file)}: scene "${scene.doc.name}", ${e} entities, ${scene.scripts.size} scripts, ${scene.heightfields.size} heightfields\n`);
+      const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+      process.stdout.write(
+        `ok   ${relative(cwd, file)}: scene "${scene.doc.name}", ${n(e, 'entity').replace('entitys', 'entities')}, ${n(scene.scripts.size, 'script')}, ${n(scene.heightfields.size, 'heightfield')}\n`,
+      );
     } catch (err) {
       if (!(err instanceof SceneError)) throw err;
       bad++;

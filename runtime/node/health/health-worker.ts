@@ -10,7 +10,7 @@ import { closeSync, openSync, utimesSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../logger.js';
-import { HEALTH_STATE_NAMES, Heartbeat, HealthState } from './heartbeat.js';
+import { epochNow, HEALTH_STATE_NAMES, Heartbeat, HealthState } from './heartbeat.js';
 import type { HealthWorkerData, MainToWorker, WorkerToMain } from './health-protocol.js';
 
 const data = workerData as HealthWorkerData;
@@ -31,9 +31,6 @@ const POLL_MS = Math.min(250, Math.max(20, Math.round(data.stallMs / 10)));
 const HEALTH_FILE_EVERY_MS = 500;
 const METRICS_TIMEOUT_MS = 500;
 
-let lastBeat = heartbeat.read().beat;
-let lastBeatAt = performance.now();
-let lastState: HealthState = heartbeat.read().state;
 let stalled = false;
 let detail = 'starting';
 let lastMetrics = '';
@@ -45,21 +42,18 @@ let exiting = false;
 
 const send = (msg: WorkerToMain) => port.postMessage(msg);
 
-function stallMs(now = performance.now()): number {
-  return now - lastBeatAt;
+/** Milliseconds since the loop last completed a tick (or changed state), measured on this thread. */
+function stallMs(): number {
+  const hb = heartbeat.read();
+  return hb.lastBeatAt === 0 ? 0 : Math.max(0, epochNow() - hb.lastBeatAt);
 }
 
 function poll(): void {
   const now = performance.now();
   const hb = heartbeat.read();
-  if (hb.beat !== lastBeat || hb.state !== lastState) {
-    lastBeat = hb.beat;
-    lastBeatAt = now;
-    lastState = hb.state;
-  }
   // Only a running loop can stall; loading a scene or draining after the loop stopped is not a freeze.
   const watching = hb.state === HealthState.ready || hb.state === HealthState.draining;
-  const stall = watching ? stallMs(now) : 0;
+  const stall = watching ? stallMs() : 0;
   if (watching && !stalled && stall > data.stallMs) {
     stalled = true;
     log.warn({ tick: hb.tick, stallMs: Math.round(stall) }, `Game loop stalled: no tick for ${Math.round(stall)} ms (last tick ${hb.tick}); /livez now answers 503`);
@@ -119,6 +113,7 @@ function status(): Record<string, unknown> {
     id: data.id,
     world: data.world,
     state: HEALTH_STATE_NAMES[hb.state] ?? 'unknown',
+    stalled,
     tick: hb.tick,
     lastTickAgeMs: age,
     players: hb.players,
