@@ -5,7 +5,7 @@ export class RollingStats {
   private filled = 0;
   private total = 0;
   private count = 0;
-  private maxSeen = 0;
+  private maxSeen = -Infinity;
 
   constructor(capacity: number) {
     this.samples = new Float64Array(Math.max(1, capacity));
@@ -32,7 +32,7 @@ export class RollingStats {
 
   /** Largest sample ever pushed. */
   get max(): number {
-    return this.maxSeen;
+    return this.count === 0 ? 0 : this.maxSeen;
   }
 
   /** Percentile (0..100) over the window, nearest-rank. */

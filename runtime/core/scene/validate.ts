@@ -51,14 +51,18 @@ export function parseSceneText(text: string, file: string): SceneValidation {
   } catch (err) {
     const msg = (err as Error).message;
     const at = /position (\d+)/.exec(msg);
+    const pos = at ? Number(at[1]) : locateJsonError(text);
     let where = '';
-    if (at) {
-      const before = text.slice(0, Number(at[1]));
+    if (pos !== null) {
+      const before = text.slice(0, pos);
       const line = before.split('\n').length;
       const col = before.length - before.lastIndexOf('\n');
       where = ` (line ${line}, column ${col})`;
     }
-    const detail = msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
+    const detail = msg
+      .replace(/ in JSON at position \d+.*$/, '')
+      .replace(/, ".*" is not valid JSON$/s, '')
+      .replace(/^JSON\.parse: /, '');
     return { ok: false, problems: [{ file, pointer: '', rule: 'json-syntax', message: `invalid JSON${where}: ${detail}` }] };
   }
   return validateScene(raw, file);
@@ -265,4 +269,59 @@ export function defaultComponent<K extends keyof Components>(name: K): NonNullab
   const r = validateEntity({ id: 'defaults', components: { [name]: {} } }, 'defaults');
   if (!r.ok) throw new Error(`component ${String(name)} has required fields and no default`);
   return r.entity.components[name]!;
+}
+
+/**
+ * Offset of the first character that makes `text` invalid JSON, for engines whose message has no
+ * position (V8 says only "Unexpected token 'x', "..." is not valid JSON"). Null when none is found.
+ */
+function locateJsonError(text: string): number | null {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) return void i++;
+      for (;;) {
+        if (c === '{') {
+          ws();
+          if (text[i] !== '"') fail();
+          string();
+          ws();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === close) return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return string();
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|^true|^false|^null/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const string = () => {
+    const m = /^"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/.exec(text.slice(i));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : null;
+  } catch (at) {
+    return typeof at === 'number' ? at : null;
+  }
 }
