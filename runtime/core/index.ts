@@ -20,3 +20,5 @@ export * from './loop/fixed-step-loop.js';
 export * from './loop/rolling-stats.js';
 export * from './loop/manual-clock.js';
 export * from './net/transport.js';
+export * from './protocol/codec.js';
+export * from './protocol/messages.js';
