@@ -9,6 +9,7 @@ import {
   MessageType,
   POSITION_SCALE,
   PROTOCOL_VERSION,
+  type ClientMessage,
   type Snapshot,
 } from '../../../runtime/core/protocol/messages.js';
 import { quatFromEulerDeg, type Quat } from '../../../runtime/core/math/vec.js';
@@ -19,7 +20,7 @@ describe('client messages', () => {
   it('round-trip hello, input, ack and ping', () => {
     const hello = { type: MessageType.Hello, protocol: PROTOCOL_VERSION, token: 'abc.def', name: 'Zoë' } as const;
     expect(decodeClient(encodeClient(hello))).toEqual(hello);
-    const input = { type: MessageType.Input, inputs: [{ seq: 7, moveX: 0.5, moveZ: -1, jump: true, yaw: 1.25 }] } as const;
+    const input: ClientMessage = { type: MessageType.Input, inputs: [{ seq: 7, moveX: 0.5, moveZ: -1, jump: true, yaw: 1.25 }] };
     expect(decodeClient(encodeClient(input))).toEqual(input);
     expect(decodeClient(encodeClient({ type: MessageType.Ack, tick: 4_000_000_000 }))).toEqual({ type: MessageType.Ack, tick: 4_000_000_000 });
     expect(decodeClient(encodeClient({ type: MessageType.Ping, id: 3 }))).toEqual({ type: MessageType.Ping, id: 3 });
@@ -104,7 +105,7 @@ describe('server messages', () => {
   });
 
   it('an unchanged entity costs nothing and a moved one 18 bytes', () => {
-    const base = { type: MessageType.Snapshot, tick: 1, baseTick: 0, inputSeq: 0, created: [], destroyed: [] } as const;
+    const base = { type: MessageType.Snapshot, tick: 1, baseTick: 0, inputSeq: 0, created: [], destroyed: [] as number[] } as const;
     const empty = encodeServer({ ...base, changed: [] }).byteLength;
     const one = encodeServer({ ...base, changed: [{ netId: 1, position: [1, 2, 3], rotation: [0, 0, 0, 1] }] }).byteLength;
     expect(one - empty).toBe(18);
