@@ -105,7 +105,7 @@ describe('server messages', () => {
   });
 
   it('an unchanged entity costs nothing and a moved one 18 bytes', () => {
-    const base = { type: MessageType.Snapshot, tick: 1, baseTick: 0, inputSeq: 0, created: [], destroyed: [] as number[] } as const;
+    const base: Omit<Snapshot, 'changed'> = { type: MessageType.Snapshot, tick: 1, baseTick: 0, inputSeq: 0, created: [], destroyed: [] };
     const empty = encodeServer({ ...base, changed: [] }).byteLength;
     const one = encodeServer({ ...base, changed: [{ netId: 1, position: [1, 2, 3], rotation: [0, 0, 0, 1] }] }).byteLength;
     expect(one - empty).toBe(18);
