@@ -6,6 +6,7 @@ import { packageRoot, packageVersion } from './package-root.js';
 import { serve } from './serve.js';
 import { validate } from './validate.js';
 import { probe } from './health.js';
+import { runBots } from './bots.js';
 import { SERVE_OPTIONS } from '../runtime/node/config.js';
 import { EXIT } from '../runtime/node/exit-codes.js';
 
@@ -55,6 +56,18 @@ program
     const text = await readFile(join(packageRoot(), 'scenes', 'keel-scene.schema.json'), 'utf8');
     if (opts.out) await writeFile(resolve(opts.out), text);
     else process.stdout.write(text);
+  });
+
+program
+  .command('bots')
+  .description('connect simulated players to a server, move them randomly, and print a summary')
+  .option('--url <url>', 'server game URL', 'ws://127.0.0.1:7777')
+  .option('--count <n>', 'number of bots', '10')
+  .option('--duration <s>', 'seconds to play', '30')
+  .option('--join-secret <secret>', 'mint join tokens with this secret (env: SERVER_JOIN_SECRET)')
+  .action(async (opts: { url: string; count: string; duration: string; joinSecret?: string }) => {
+    const joinSecret = opts.joinSecret ?? process.env.SERVER_JOIN_SECRET;
+    process.exitCode = await runBots({ ...opts, ...(joinSecret ? { joinSecret } : {}) });
   });
 
 program

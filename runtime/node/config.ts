@@ -34,6 +34,10 @@ export interface ServerConfig {
   watchdogMs: number;
   healthFile: string | undefined;
   shutdownGraceMs: number;
+  /** Snapshots per second to each client. */
+  sendRate: number;
+  /** When set, only clients with a join token signed with it may join. */
+  joinSecret: string | undefined;
 }
 
 export interface OptionSpec {
@@ -65,6 +69,8 @@ export interface RawServeOptions {
   watchdogMs?: string;
   healthFile?: string;
   shutdownGraceMs?: string;
+  sendRate?: string;
+  joinSecret?: string;
 }
 
 export const DEFAULT_PORT = 7777;
@@ -74,6 +80,7 @@ export const HEALTH_PORT_OFFSET = 1000;
 export const DEFAULT_STALL_MS = 1500;
 export const DEFAULT_WATCHDOG_MS = 10_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+export const DEFAULT_SEND_RATE = 20;
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port <port>', env: 'SERVER_PORT', description: 'WebSocket game port', defaultText: String(DEFAULT_PORT) },
@@ -86,6 +93,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'logLevel', flag: '--log-level <level>', env: 'SERVER_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace', defaultText: 'info' },
   { key: 'logFormat', flag: '--log-format <format>', env: 'SERVER_LOG_FORMAT', description: 'json|pretty', defaultText: 'pretty on a terminal, else json' },
   { key: 'watch', flag: '--no-watch', env: 'SERVER_WATCH', description: 'do not hot-reload the scene when its files change', defaultText: 'watch on', negatable: true },
+  { key: 'sendRate', flag: '--send-rate <hz>', env: 'SERVER_SEND_RATE', description: 'snapshots per second to each client (1 to the tick rate)', defaultText: String(DEFAULT_SEND_RATE) },
+  { key: 'joinSecret', flag: '--join-secret <secret>', env: 'SERVER_JOIN_SECRET', description: 'accept only join tokens signed with this (HMAC-SHA256)', defaultText: 'none: anyone may join' },
   { key: 'healthPort', flag: '--health-port <port>', env: 'SERVER_HEALTH_PORT', description: 'HTTP port of /livez /readyz /healthz /metrics; 0 disables', defaultText: `game port + ${HEALTH_PORT_OFFSET}` },
   { key: 'healthHost', flag: '--health-host <address>', env: 'SERVER_HEALTH_HOST', description: 'address the health listener binds', defaultText: 'same as --host' },
   { key: 'stallMs', flag: '--stall-ms <ms>', env: 'SERVER_STALL_MS', description: '/livez answers 503 after this long without a tick', defaultText: String(DEFAULT_STALL_MS) },
@@ -211,7 +220,15 @@ export function resolveEarlyConfig(input: ResolveInput): EarlyConfig {
     watchdogMs,
     healthFile: raw.healthFile ? resolve(input.cwd, raw.healthFile.value) : undefined,
     shutdownGraceMs: raw.shutdownGraceMs ? int(raw.shutdownGraceMs, 0, 600_000) : DEFAULT_SHUTDOWN_GRACE_MS,
+    sendRate: raw.sendRate ? int(raw.sendRate, 1, 240) : DEFAULT_SEND_RATE,
+    joinSecret: joinSecret(raw.joinSecret),
   };
+}
+
+function joinSecret(s: Source | undefined): string | undefined {
+  if (!s) return undefined;
+  if (s.value.length < 16) throw new ConfigError(s.source, '(hidden)', 'must be at least 16 characters');
+  return s.value;
 }
 
 /** Fills what the flags and environment left open from the scene's settings, then defaults. */
@@ -223,6 +240,8 @@ export function finishConfig(early: EarlyConfig, scene: { name: string; settings
     world: early.world ?? scene.name,
     tickRate: early.tickRate ?? scene.settings.tickRate ?? DEFAULT_TICK_RATE,
     maxPlayers: early.maxPlayers ?? scene.settings.maxPlayers,
+    // The send rate cannot exceed the tick rate: one snapshot per tick at most.
+    sendRate: Math.min(early.sendRate, early.tickRate ?? scene.settings.tickRate ?? DEFAULT_TICK_RATE),
   };
 }
 

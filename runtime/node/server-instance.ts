@@ -7,7 +7,6 @@ import {
   SceneError,
   Simulation,
   type Clock,
-  type Connection,
   type Transport,
 } from '../core/index.js';
 import { AssetRoot } from './assets.js';
@@ -20,6 +19,7 @@ import { EXIT } from './exit-codes.js';
 import { HealthMonitor } from './health/health-monitor.js';
 import { HealthState } from './health/heartbeat.js';
 import { InstanceMetrics } from './health/metrics.js';
+import { GameSession, LIMITS } from './game-session.js';
 
 export type InstanceState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -74,6 +74,7 @@ export class ServerInstance {
   private health: HealthMonitor | null = null;
   private healthPort = 0;
   readonly metrics: InstanceMetrics;
+  private readonly session: GameSession;
 
   constructor(config: ServerConfig, deps: ServerInstanceDeps) {
     this.config = config;
@@ -81,7 +82,7 @@ export class ServerInstance {
     this.scene = deps.scene ?? null;
     this.assets = deps.assets ?? new AssetRoot(config.assets);
     this.clock = deps.clock ?? createSleepClock();
-    this.transport = deps.transport ?? new WsTransport({ port: config.port, host: config.host });
+    this.transport = deps.transport ?? new WsTransport({ port: config.port, host: config.host, maxPayload: LIMITS.maxFrameBytes });
     this.loop = new FixedStepLoop({
       tickRate: config.tickRate,
       clock: this.clock,
@@ -94,10 +95,19 @@ export class ServerInstance {
       {
         loop: () => this.loop.stats,
         scriptErrors: () => this.sim?.scripts.failed ?? 0,
-        players: () => this.transport.connections,
+        players: () => this.session.playerCount,
         entities: () => this.sim?.world.size ?? 0,
       },
     );
+    this.session = new GameSession({
+      log: this.log,
+      maxPlayers: config.maxPlayers,
+      tickRate: config.tickRate,
+      sendRate: config.sendRate,
+      joinSecret: config.joinSecret,
+      onBytesIn: (n) => this.metrics.bytesIn.inc(n),
+      onBytesOut: (n) => this.metrics.bytesOut.inc(n),
+    });
   }
 
   get state(): InstanceState {
@@ -129,19 +139,19 @@ export class ServerInstance {
       health.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
       const t1 = performance.now();
       const scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
-      this.scene = scene;
-      this.sim = this.buildSimulation(scene);
+      const sim = this.buildSimulation(scene);
+      this.use(scene, sim);
       const loadMs = performance.now() - t1;
       await health;
       this.log.info(
-        { scene: scene.doc.name, entities: this.sim.world.size, bodies: this.sim.physics.stats().bodies, scripts: this.sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
-        `Scene ${scene.doc.name} loaded (${this.sim.world.size} entities) in ${Math.round(loadMs)} ms`,
+        { scene: scene.doc.name, entities: sim.world.size, bodies: sim.physics.stats().bodies, scripts: sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
+        `Scene ${scene.doc.name} loaded (${sim.world.size} entities) in ${Math.round(loadMs)} ms`,
       );
       this.health?.setDetail('binding the game port');
       const { port } = await this.transport.listen({
-        connect: (c) => this.onConnect(c),
-        message: (_c, data) => this.metrics.bytesIn.inc(data.byteLength),
-        disconnect: (c, code, reason) => this.log.debug({ conn: c.id, address: c.address, code, reason }, 'connection closed'),
+        connect: (c) => this.session.connect(c),
+        message: (c, data) => this.session.message(c, data),
+        disconnect: (c, code, reason) => this.session.disconnect(c, code, reason),
       });
       this.boundPort = port;
     } catch (err) {
@@ -185,6 +195,7 @@ export class ServerInstance {
     this.lifecycle = 'stopping';
     // Draining first: /readyz turns 503 and new connections are refused from here on.
     this.health?.setState(HealthState.draining);
+    this.session.drain();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     await this.watcher?.close();
     await this.loop.stop(); // the tick in progress finishes
@@ -245,17 +256,24 @@ export class ServerInstance {
     });
   }
 
+  private use(scene: LoadedScene, sim: Simulation): void {
+    this.scene = scene;
+    this.sim = sim;
+    this.session.attach(sim, { name: scene.doc.name, hash: scene.hash });
+  }
+
   /** One tick: swap in a reloaded scene if one is waiting, then network in, physics, scripts, replication out. */
   private tick(dt: number, n: number): void {
     if (this.pending) {
       const old = this.sim;
-      ({ scene: this.scene, sim: this.sim } = this.pending);
+      const { scene, sim } = this.pending;
       this.pending = null;
+      this.use(scene, sim);
       old?.dispose();
       this.reloads++;
       this.metrics.reloads.inc({ result: 'applied' });
-      this.watcher?.add(this.watchedFiles(this.scene)); // scripts the new version added
-      this.log.info({ entities: this.sim.world.size, hash: this.scene.hash.slice(0, 12), tick: n }, `Scene ${this.scene.doc.name} reloaded (${this.sim.world.size} entities)`);
+      this.watcher?.add(this.watchedFiles(scene)); // scripts the new version added
+      this.log.info({ entities: sim.world.size, hash: scene.hash.slice(0, 12), tick: n }, `Scene ${scene.doc.name} reloaded (${sim.world.size} entities)`);
     }
     const sim = this.sim!;
     const t0 = performance.now();
@@ -268,17 +286,7 @@ export class ServerInstance {
       if (this.tickErrors === 1 || this.tickErrors % 1000 === 0) this.log.error({ err, tick: n, count: this.tickErrors }, `tick ${n} failed: ${(err as Error).message}`);
     }
     this.metrics.tickDuration.observe((performance.now() - t0) / 1000);
-    const players = this.transport.connections;
-    this.health?.heartbeat.beat(n, players, sim.world.size);
-  }
-
-  private onConnect(conn: Connection): void {
-    if (this.lifecycle !== 'running') {
-      conn.close(1001, 'server shutting down');
-      return;
-    }
-    // The wire protocol (handshake, input, snapshots) plugs in here.
-    this.log.debug({ conn: conn.id, address: conn.address }, 'connection opened');
+    this.health?.heartbeat.beat(n, this.session.playerCount, sim.world.size);
   }
 
   /** The scene file and every script it uses: an edit to any of them reloads the scene. */

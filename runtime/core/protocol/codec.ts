@@ -150,11 +150,11 @@ export class Writer {
     const bytes = utf8Encoder.encode(s);
     if (bytes.byteLength > 255) throw new RangeError(`string of ${bytes.byteLength} bytes exceeds 255`);
     this.u8(bytes.byteLength);
-    this.buf.set(bytes, this.room(bytes.byteLength));
-    return this;
+    return this.bytes(bytes);
   }
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.byteLength));
+    const at = this.room(b.byteLength); // may replace this.buf: take the offset first
+    this.buf.set(b, at);
     return this;
   }
   /** A copy of what was written, safe to hand to a socket while this writer is reused. */

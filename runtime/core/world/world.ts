@@ -15,6 +15,8 @@ export interface Entity {
   rotation: Quat;
   /** Bumped on every change of pose or components; replication compares it per client. */
   version: number;
+  /** Bumped when a component's data is replaced (clients rebuild the entity). */
+  componentVersion: number;
 }
 
 export type WorldEvent =
@@ -66,6 +68,7 @@ export class World {
       position,
       rotation,
       version: 1,
+      componentVersion: 1,
     };
     this.entities.set(entity.id, entity);
     this.emit({ type: 'added', entity });
@@ -92,6 +95,7 @@ export class World {
   setComponent<K extends keyof Components>(entity: Entity, name: K, value: Components[K]): void {
     entity.components = { ...entity.components, [name]: value };
     entity.version++;
+    entity.componentVersion++;
     this.emit({ type: 'changed', entity, component: name });
   }
 

@@ -58,6 +58,17 @@ describe('client messages', () => {
   });
 });
 
+describe('Writer', () => {
+  it('grows past its initial size, strings and byte runs included', () => {
+    const w = new Writer(4);
+    const blob = new Uint8Array(300).map((_, i) => i & 0xff);
+    w.u8(1).str('x'.repeat(200)).bytes(blob).u32(7);
+    const out = w.finish();
+    expect(out.byteLength).toBe(1 + 1 + 200 + 300 + 4);
+    expect([...out.subarray(202, 502)]).toEqual([...blob]);
+  });
+});
+
 describe('server messages', () => {
   it('round-trip welcome with the scene hash', () => {
     const welcome = {

@@ -1,0 +1,123 @@
+import { quatFromEulerDeg, type Vec3 } from '../math/vec.js';
+import type { PlayerInput } from '../protocol/messages.js';
+import { validateEntity } from '../scene/validate.js';
+import type { Simulation } from '../sim/simulation.js';
+
+/** Movement tuning; the server is authoritative, clients only send intents. */
+export const PLAYER_SPEED = 6;
+export const JUMP_SPEED = 5.5;
+/** Inputs applied per player per tick; more wait for the next tick. */
+export const MAX_INPUTS_PER_TICK = 4;
+/** Inputs queued per player; past this the oldest are dropped. */
+export const MAX_QUEUED_INPUTS = 32;
+
+export interface Player {
+  readonly id: number;
+  readonly name: string;
+  readonly entityId: string;
+  /** Sequence number of the last input applied. */
+  lastSeq: number;
+  readonly queue: PlayerInput[];
+}
+
+const COLORS = ['#e4572e', '#29335c', '#f3a712', '#669bbc', '#a8c686', '#8e44ad', '#16a085', '#d35400'];
+
+/**
+ * Players of one simulation: each joins as a dynamic body at a spawn point (round robin) and
+ * moves by the inputs it sends, applied in the tick's network-in phase, bounded and validated.
+ */
+export class Players {
+  private readonly players = new Map<number, Player>();
+  private nextId = 1;
+  private nextSpawn = 0;
+
+  constructor(private readonly sim: Simulation) {
+    sim.addSystem('networkIn', 'player-input', () => this.applyInputs());
+  }
+
+  get count(): number {
+    return this.players.size;
+  }
+
+  values(): IterableIterator<Player> {
+    return this.players.values();
+  }
+
+  /** Spawns a player entity and returns the player. */
+  join(name: string): Player {
+    const id = this.nextId++;
+    const entityId = `player-${id}`;
+    const checked = validateEntity(
+      {
+        id: entityId,
+        name: name || entityId,
+        tags: ['player'],
+        components: {
+          transform: { position: this.spawnPosition() },
+          mesh: { shape: 'capsule', radius: 0.4, height: 1 },
+          material: { color: COLORS[id % COLORS.length] },
+          rigidBody: { type: 'dynamic', mass: 70, fixedRotation: true, linearDamping: 0.05, allowSleep: false },
+          collider: { shape: 'sphere', radius: 0.5, friction: 0 },
+        },
+      },
+      'player',
+    );
+    if (!checked.ok) throw new Error(checked.problems.map((p) => p.message).join('; '));
+    this.sim.world.add(checked.entity);
+    const player: Player = { id, name, entityId, lastSeq: 0, queue: [] };
+    this.players.set(id, player);
+    return player;
+  }
+
+  leave(player: Player): void {
+    this.players.delete(player.id);
+    this.sim.world.remove(player.entityId);
+  }
+
+  /**
+   * Queues inputs from the network. Inputs at or below the last applied sequence number are
+   * stale and ignored; past MAX_QUEUED_INPUTS the oldest are dropped. Returns how many were kept.
+   */
+  enqueue(player: Player, inputs: readonly PlayerInput[]): number {
+    let newest = player.queue.length ? player.queue[player.queue.length - 1]!.seq : player.lastSeq;
+    let kept = 0;
+    for (const input of inputs) {
+      if (input.seq <= newest) continue;
+      newest = input.seq;
+      player.queue.push(input);
+      kept++;
+    }
+    if (player.queue.length > MAX_QUEUED_INPUTS) player.queue.splice(0, player.queue.length - MAX_QUEUED_INPUTS);
+    return kept;
+  }
+
+  private applyInputs(): void {
+    const { physics } = this.sim;
+    for (const p of this.players.values()) {
+      const entity = this.sim.world.get(p.entityId);
+      if (!entity || !physics.hasBody(p.entityId) || p.queue.length === 0) continue;
+      const batch = p.queue.splice(0, MAX_INPUTS_PER_TICK);
+      const input = batch[batch.length - 1]!; // the newest intent wins within a tick
+      p.lastSeq = input.seq;
+      let { moveX: x, moveZ: z } = input;
+      const len = Math.hypot(x, z);
+      if (len > 1) {
+        x /= len;
+        z /= len;
+      }
+      const v = physics.getLinearVelocity(p.entityId);
+      const jump = batch.some((i) => i.jump) && Math.abs(v[1]) < 0.05;
+      const next: Vec3 = [x * PLAYER_SPEED, jump ? JUMP_SPEED : v[1], z * PLAYER_SPEED];
+      physics.setLinearVelocity(p.entityId, next);
+      const yaw = ((input.yaw % (2 * Math.PI)) * 180) / Math.PI;
+      physics.setTransform(p.entityId, entity.position, quatFromEulerDeg([0, yaw, 0]));
+    }
+  }
+
+  private spawnPosition(): Vec3 {
+    const spawns = [...this.sim.world.values()].filter((e) => e.components.spawnPoint);
+    if (spawns.length === 0) return [0, 2, 0];
+    const s = spawns[this.nextSpawn++ % spawns.length]!;
+    return [s.position[0], s.position[1] + 0.5, s.position[2]];
+  }
+}

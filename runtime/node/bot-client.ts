@@ -1,0 +1,115 @@
+import WebSocket from 'ws';
+import { ClientMirror, decodeServer, encodeClient, MessageType, PROTOCOL_VERSION, Writer, type Welcome } from '../core/index.js';
+
+export interface BotOptions {
+  url: string;
+  name: string;
+  token?: string;
+  /** Inputs per second. */
+  inputRate?: number;
+  /** Random source, for reproducible runs. */
+  random?: () => number;
+}
+
+export interface BotStats {
+  joined: boolean;
+  refused: string | null;
+  closeCode: number | null;
+  welcome: Welcome | null;
+  snapshots: number;
+  bytesIn: number;
+  rttMs: number[];
+}
+
+/**
+ * One simulated player over the real protocol: says hello, sends random moves and jumps,
+ * acknowledges snapshots and measures round trips. Used by `keel bots` and the tests.
+ */
+export class Bot {
+  readonly mirror = new ClientMirror();
+  readonly stats: BotStats = { joined: false, refused: null, closeCode: null, welcome: null, snapshots: 0, bytesIn: 0, rttMs: [] };
+  private ws: WebSocket | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private seq = 0;
+  private pings = new Map<number, number>();
+  private nextPing = 1;
+  private readonly writer = new Writer(64);
+  private done!: Promise<void>;
+
+  constructor(private readonly opts: BotOptions) {}
+
+  /** Connects and says hello; resolves once welcomed, or with the refusal. */
+  start(): Promise<void> {
+    const random = this.opts.random ?? Math.random;
+    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false });
+    this.ws = ws;
+    let closed!: () => void;
+    this.done = new Promise((r) => (closed = r));
+    return new Promise((resolve) => {
+      ws.binaryType = 'nodebuffer';
+      ws.on('open', () => ws.send(encodeClient({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, token: this.opts.token ?? '', name: this.opts.name }, this.writer)));
+      ws.on('message', (data: Buffer) => {
+        this.stats.bytesIn += data.byteLength;
+        const msg = decodeServer(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        if (msg.type === MessageType.Welcome) {
+          this.stats.joined = true;
+          this.stats.welcome = msg;
+          this.play(random);
+          resolve();
+        } else if (msg.type === MessageType.Snapshot) {
+          this.stats.snapshots++;
+          if (this.mirror.apply(msg)) ws.send(encodeClient({ type: MessageType.Ack, tick: msg.tick }, this.writer));
+        } else if (msg.type === MessageType.Pong) {
+          const sent = this.pings.get(msg.id);
+          if (sent !== undefined) {
+            this.stats.rttMs.push(performance.now() - sent);
+            this.pings.delete(msg.id);
+          }
+        }
+      });
+      ws.on('close', (code, reason) => {
+        this.stop();
+        this.stats.closeCode = code;
+        if (!this.stats.joined) this.stats.refused = reason.toString() || `closed with ${code}`;
+        closed();
+        resolve();
+      });
+      ws.on('error', (err) => {
+        if (!this.stats.joined) this.stats.refused = err.message;
+      });
+    });
+  }
+
+  private play(random: () => number): void {
+    const ws = this.ws!;
+    let move: [number, number] = [0, 0];
+    const rate = this.opts.inputRate ?? 20;
+    this.timers.push(
+      setInterval(() => {
+        if (random() < 0.05) move = [random() * 2 - 1, random() * 2 - 1];
+        const input = { seq: ++this.seq, moveX: move[0], moveZ: move[1], jump: random() < 0.02, yaw: random() * Math.PI * 2 };
+        if (ws.readyState === WebSocket.OPEN) ws.send(encodeClient({ type: MessageType.Input, inputs: [input] }, this.writer));
+      }, 1000 / rate),
+      setInterval(() => {
+        const id = this.nextPing++;
+        this.pings.set(id, performance.now());
+        if (ws.readyState === WebSocket.OPEN) ws.send(encodeClient({ type: MessageType.Ping, id }, this.writer));
+      }, 500),
+    );
+  }
+
+  private stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  /** Disconnects and waits for the close. */
+  async close(): Promise<void> {
+    this.stop();
+    if (this.ws && this.ws.readyState !== WebSocket.CLOSED) {
+      this.ws.close(1000, 'bot done');
+      await Promise.race([this.done, new Promise((r) => setTimeout(r, 2000))]);
+      this.ws.terminate();
+    }
+  }
+}

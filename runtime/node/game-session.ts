@@ -1,0 +1,226 @@
+import {
+  CloseCode,
+  decodeClient,
+  encodeServer,
+  MessageType,
+  Players,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  ReplicaClient,
+  Replicator,
+  Writer,
+  type Connection,
+  type Player,
+  type ServerMessage,
+  type Simulation,
+} from '../core/index.js';
+import type { PinoLogger } from './logger.js';
+import { verifyJoinToken } from './join-token.js';
+
+/** Per-connection limits, documented in the README. */
+export const LIMITS = {
+  /** Largest client frame accepted by the socket (larger ones close with 1009). */
+  maxFrameBytes: 1024,
+  /** Client messages per second before the connection is closed (4004). */
+  maxMessagesPerSecond: 240,
+  /** A client must say hello within this long (4006). */
+  handshakeMs: 5000,
+  /** Unsent bytes queued for a client before it is dropped as too slow (4005). */
+  maxBufferedBytes: 256 * 1024,
+} as const;
+
+export interface GameSessionOptions {
+  log: PinoLogger;
+  maxPlayers: number;
+  tickRate: number;
+  sendRate: number;
+  joinSecret: string | undefined;
+  onBytesIn(n: number): void;
+  onBytesOut(n: number): void;
+}
+
+interface Client {
+  conn: Connection;
+  player: Player | null;
+  replica: ReplicaClient;
+  name: string;
+  windowStart: number;
+  windowCount: number;
+  timer: NodeJS.Timeout | null;
+  closed: boolean;
+}
+
+/**
+ * The multiplayer side of one server instance: handshake, join and leave, input in and
+ * snapshots out, over whatever Transport the instance uses. A bad client is closed with a
+ * code and reason and logged once; nothing it sends can stop the tick.
+ */
+export class GameSession {
+  private readonly clients = new Map<number, Client>();
+  private sim: Simulation | null = null;
+  private players: Players | null = null;
+  private replicator: Replicator | null = null;
+  private scene = { name: '', hash: '' };
+  private sendCredit = 0;
+  private draining = false;
+  private readonly writer = new Writer(4096);
+
+  constructor(private readonly opts: GameSessionOptions) {}
+
+  get playerCount(): number {
+    return this.players?.count ?? 0;
+  }
+
+  /** Binds to a (new) simulation: connected players are spawned again and get a full snapshot. */
+  attach(sim: Simulation, scene: { name: string; hash: string }): void {
+    this.sim = sim;
+    this.scene = scene;
+    this.players = new Players(sim);
+    this.replicator = new Replicator(sim.world);
+    sim.addSystem('replicationOut', 'snapshots', ({ tick }) => this.replicate(tick));
+    for (const c of this.clients.values()) {
+      if (!c.player) continue;
+      c.player = this.players.join(c.name);
+      c.replica = new ReplicaClient();
+      this.send(c, this.welcome(c.player));
+    }
+  }
+
+  /** From now on joins are refused; connected clients are closed by the transport. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  connect(conn: Connection): void {
+    const c: Client = { conn, player: null, replica: new ReplicaClient(), name: '', windowStart: Date.now(), windowCount: 0, timer: null, closed: false };
+    if (this.draining) return this.close(c, CloseCode.ShuttingDown, 'server shutting down');
+    c.timer = setTimeout(() => this.close(c, CloseCode.HandshakeTimeout, `no hello within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
+    this.clients.set(conn.id, c);
+  }
+
+  message(conn: Connection, data: Uint8Array): void {
+    const c = this.clients.get(conn.id);
+    if (!c || c.closed) return;
+    this.opts.onBytesIn(data.byteLength);
+    const now = Date.now();
+    if (now - c.windowStart >= 1000) {
+      c.windowStart = now;
+      c.windowCount = 0;
+    }
+    if (++c.windowCount > LIMITS.maxMessagesPerSecond) {
+      return this.reject(c, CloseCode.RateLimited, `more than ${LIMITS.maxMessagesPerSecond} messages per second`);
+    }
+    let msg;
+    try {
+      msg = decodeClient(data);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      return this.reject(c, CloseCode.Malformed, `malformed message: ${err.message}`);
+    }
+    if (!c.player && msg.type !== MessageType.Hello) return this.reject(c, CloseCode.Malformed, 'the first message must be hello');
+    switch (msg.type) {
+      case MessageType.Hello:
+        if (c.player) return this.reject(c, CloseCode.Malformed, 'hello sent twice');
+        return this.hello(c, msg.protocol, msg.token, msg.name);
+      case MessageType.Input:
+        this.players!.enqueue(c.player!, msg.inputs);
+        return;
+      case MessageType.Ack:
+        c.replica.ack(msg.tick);
+        return;
+      case MessageType.Ping:
+        this.send(c, { type: MessageType.Pong, id: msg.id });
+        return;
+    }
+  }
+
+  disconnect(conn: Connection, code: number, reason: string): void {
+    const c = this.clients.get(conn.id);
+    if (!c) return;
+    c.closed = true;
+    if (c.timer) clearTimeout(c.timer);
+    this.clients.delete(conn.id);
+    if (c.player && this.players) {
+      this.players.leave(c.player);
+      this.opts.log.info(
+        { player: c.player.entityId, name: c.name, address: conn.address, code, reason, players: this.players.count },
+        `Player ${c.name || c.player.entityId} left (${this.players.count}/${this.opts.maxPlayers})${reason ? `: ${reason}` : ''}`,
+      );
+    }
+  }
+
+  private hello(c: Client, protocol: number, token: string, name: string): void {
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = null;
+    if (protocol !== PROTOCOL_VERSION) return this.refuse(c, CloseCode.ProtocolVersion, `protocol version ${protocol} not supported (server speaks ${PROTOCOL_VERSION})`);
+    if (this.draining) return this.refuse(c, CloseCode.ShuttingDown, 'server shutting down');
+    const joined = this.players!.count;
+    if (joined >= this.opts.maxPlayers) return this.refuse(c, CloseCode.ServerFull, `server full (${joined}/${this.opts.maxPlayers})`);
+    if (this.opts.joinSecret !== undefined) {
+      const check = verifyJoinToken(this.opts.joinSecret, token);
+      if (!check.ok) return this.refuse(c, CloseCode.BadToken, `bad join token: ${check.reason}`);
+    }
+    c.name = name.slice(0, 32);
+    c.player = this.players!.join(c.name);
+    this.send(c, this.welcome(c.player));
+    this.opts.log.info(
+      { player: c.player.entityId, name: c.name, address: c.conn.address, players: this.players!.count },
+      `Player ${c.name || c.player.entityId} joined as ${c.player.entityId} from ${c.conn.address} (${this.players!.count}/${this.opts.maxPlayers})`,
+    );
+  }
+
+  private welcome(player: Player): ServerMessage {
+    return {
+      type: MessageType.Welcome,
+      protocol: PROTOCOL_VERSION,
+      playerEntity: player.entityId,
+      scene: this.scene.name,
+      sceneHash: this.scene.hash,
+      tickRate: this.opts.tickRate,
+      sendRate: this.opts.sendRate,
+      tick: this.sim?.tickNumber ?? 0,
+    };
+  }
+
+  /** Snapshots at the send rate: capture once, then one delta per joined client. */
+  private replicate(tick: number): void {
+    this.sendCredit += this.opts.sendRate / this.opts.tickRate;
+    if (this.sendCredit < 1) return;
+    this.sendCredit -= 1;
+    const replicator = this.replicator!;
+    replicator.capture(tick);
+    for (const c of this.clients.values()) {
+      if (!c.player || c.closed) continue;
+      if (c.conn.bufferedAmount > LIMITS.maxBufferedBytes) {
+        this.reject(c, CloseCode.SlowConsumer, `too slow: over ${LIMITS.maxBufferedBytes / 1024} KiB of snapshots unsent`);
+        continue;
+      }
+      this.send(c, replicator.snapshotFor(c.replica, c.player.lastSeq));
+    }
+  }
+
+  private send(c: Client, msg: ServerMessage): void {
+    const bytes = encodeServer(msg, this.writer);
+    this.opts.onBytesOut(bytes.byteLength);
+    c.conn.send(bytes);
+  }
+
+  /** A client the server turns away at the door: an info line, not a warning. */
+  private refuse(c: Client, code: number, reason: string): void {
+    this.opts.log.info({ address: c.conn.address, code, reason }, `Refused ${c.conn.address}: ${reason}`);
+    this.close(c, code, reason);
+  }
+
+  /** A misbehaving client: logged once with its address, then closed. */
+  private reject(c: Client, code: number, reason: string): void {
+    this.opts.log.warn({ address: c.conn.address, player: c.player?.entityId, code, reason }, `Closing ${c.conn.address}: ${reason}`);
+    this.close(c, code, reason);
+  }
+
+  private close(c: Client, code: number, reason: string): void {
+    if (c.closed) return;
+    c.closed = true;
+    if (c.timer) clearTimeout(c.timer);
+    c.conn.close(code, reason);
+  }
+}
