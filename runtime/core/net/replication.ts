@@ -68,11 +68,16 @@ export class Replicator {
   private readonly order: number[] = [];
   private readonly pendingFree: { tick: number; netId: number }[] = [];
   private current: WorldState = new Map();
+  /** Components JSON per entity, kept while its component version holds: full snapshots reuse it. */
+  private readonly json = new Map<string, { comp: number; text: string }>();
   private currentTick = 0;
 
   constructor(private readonly world: World) {
     world.on((ev) => {
-      if (ev.type === 'removed') this.netIds.release(ev.entity.id);
+      if (ev.type === 'removed') {
+        this.netIds.release(ev.entity.id);
+        this.json.delete(ev.entity.id);
+      }
     });
   }
 
@@ -100,7 +105,7 @@ export class Replicator {
     for (const e of this.world.values()) {
       const netId = this.netIds.get(e.id);
       const held = base?.get(netId);
-      if (!held || held.comp !== e.componentVersion) created.push(createRecord(netId, e));
+      if (!held || held.comp !== e.componentVersion) created.push({ netId, id: e.id, components: this.componentsJson(e), position: e.position, rotation: e.rotation });
       else if (held.pose !== e.version) changed.push({ netId, position: e.position, rotation: e.rotation });
     }
     if (base) for (const [netId] of base) if (!this.current.has(netId)) destroyed.push(netId);
@@ -108,9 +113,17 @@ export class Replicator {
     if (client.inFlight.length > SNAPSHOT_HISTORY) client.inFlight.shift();
     return { type: MessageType.Snapshot, tick: this.currentTick, baseTick: base ? client.ackedTick : 0, inputSeq, created, destroyed, changed };
   }
+
+  private componentsJson(e: Entity): string {
+    const cached = this.json.get(e.id);
+    if (cached && cached.comp === e.componentVersion) return cached.text;
+    const text = visibleComponents(e);
+    this.json.set(e.id, { comp: e.componentVersion, text });
+    return text;
+  }
 }
 
-function createRecord(netId: number, e: Entity): EntityCreate {
+function visibleComponents(e: Entity): string {
   const { script: _server, ...visible } = e.components; // scripts stay on the server
-  return { netId, id: e.id, components: JSON.stringify(visible), position: e.position, rotation: e.rotation };
+  return JSON.stringify(visible);
 }
