@@ -155,4 +155,37 @@ describe('multiplayer', () => {
     expect(total).toBeGreaterThan(60);
     expect((total - fast) / total).toBeLessThanOrEqual(0.01);
   }, 60_000);
+
+  it('replicates what scripts do: spawned and removed entities, changed materials', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-script-net-'));
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, 'painter.js'),
+      `export default {
+        update(ctx) {
+          const t = ctx.world.tick;
+          if (t === 120) ctx.world.spawn({ id: 'spawned-1', components: { transform: { position: [1, 5, 1] }, mesh: { shape: 'sphere' } } });
+          if (t === 150) ctx.entity.setMaterial({ color: '#ff0000' });
+          if (t === 200) ctx.world.remove('spawned-1');
+        },
+      };`,
+    );
+    writeFileSync(
+      join(dir, 'scene.json'),
+      JSON.stringify({
+        format: 'keel-scene',
+        version: 1,
+        name: 'painter',
+        entities: [{ id: 'painter', components: { material: { color: '#00ff00' }, script: { module: 'painter.js' } } }],
+      }),
+    );
+    const { url } = await serve([], join(dir, 'scene.json'));
+    const b = await bot(url, 'watcher');
+    expect(b.stats.welcome!.tick).toBeLessThan(120); // joined before the script acts
+    await until(() => !!b.mirror.byId('spawned-1'), 'spawned entity seen');
+    expect(b.mirror.byId('spawned-1')!.components.mesh).toEqual({ shape: 'sphere', radius: 0.5 });
+    await until(() => (b.mirror.byId('painter')?.components.material as { color?: string } | undefined)?.color === '#ff0000', 'material change');
+    await until(() => b.mirror.lastTick > 200 && !b.mirror.byId('spawned-1'), 'spawned entity removed again');
+  });
 });
+
