@@ -1,20 +1,10 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { LogFormat, LogLevel } from '../config.js';
 import { Heartbeat, HealthState } from './heartbeat.js';
 import type { HealthWorkerData, MainToWorker, WorkerToMain } from './health-protocol.js';
 
-export interface HealthMonitorOptions {
-  id: string;
-  world: string;
-  port: number;
-  host: string;
-  stallMs: number;
-  watchdogMs: number;
-  healthFile: string | undefined;
-  logLevel: LogLevel;
-  logFormat: LogFormat;
-  exitCode: number;
+/** The worker's settings, less what the monitor fills in itself, plus where metrics come from. */
+export interface HealthMonitorOptions extends Omit<HealthWorkerData, 'buffer' | 'color' | 'startedAt'> {
   /** Prometheus text of the instance's metrics, asked for by the worker on each scrape. */
   metrics(): Promise<string>;
 }
@@ -41,21 +31,8 @@ export class HealthMonitor {
   start(): Promise<{ port: number }> {
     const url = workerUrl();
     if (!existsSync(url)) return Promise.reject(new Error(`health worker code missing at ${url.pathname}; run npm run build`));
-    const data: HealthWorkerData = {
-      buffer: this.heartbeat.buffer,
-      id: this.opts.id,
-      world: this.opts.world,
-      port: this.opts.port,
-      host: this.opts.host,
-      stallMs: this.opts.stallMs,
-      watchdogMs: this.opts.watchdogMs,
-      healthFile: this.opts.healthFile,
-      logLevel: this.opts.logLevel,
-      logFormat: this.opts.logFormat,
-      color: process.stdout.isTTY === true,
-      startedAt: Date.now(),
-      exitCode: this.opts.exitCode,
-    };
+    const { metrics: _local, ...settings } = this.opts;
+    const data: HealthWorkerData = { ...settings, buffer: this.heartbeat.buffer, color: process.stdout.isTTY === true, startedAt: Date.now() };
     const worker = new Worker(url, {
       workerData: data,
       name: `health-${this.opts.id}`,
