@@ -170,7 +170,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
   if (path === '/metrics') {
     const text = await metricsText();
-    const labels = `id="${data.id}",world="${data.world}"`;
+    const labels = `id="${escapeLabel(data.id)}",world="${escapeLabel(data.world)}"`;
     const age = heartbeat.read().state === HealthState.starting ? 0 : stallMs() / 1000;
     const live = [
       '# HELP keel_last_tick_age_seconds Seconds since the game loop last completed a tick (measured by the health thread).',
@@ -213,3 +213,8 @@ port.on('message', (msg: MainToWorker) => {
     server.close(() => port.close());
   }
 });
+
+/** Prometheus text format: label values escape backslash, double quote and newline. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
