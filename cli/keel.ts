@@ -7,6 +7,8 @@ import { serve } from './serve.js';
 import { validate } from './validate.js';
 import { probe } from './health.js';
 import { runBots } from './bots.js';
+import { fleet } from './fleet.js';
+import { FLEET_OPTIONS, FLEET_SERVE_OPTIONS } from '../runtime/node/fleet/fleet-config.js';
 import { SERVE_OPTIONS } from '../runtime/node/config.js';
 import { EXIT } from '../runtime/node/exit-codes.js';
 
@@ -36,6 +38,22 @@ serveCmd.action(async (scene: string | undefined, _opts, cmd: Command) => {
     flags[spec.key] = typeof v === 'boolean' ? String(v) : String(v);
   }
   process.exitCode = await serve({ scene, flags, env: process.env, cwd: process.cwd() });
+});
+
+const fleetCmd = program
+  .command('fleet')
+  .description('run several instances of a scene on consecutive ports, supervised, with a status listener and a live table')
+  .argument('[scene]', 'scene file (.json), as for keel serve (env: SERVER_SCENE)');
+for (const spec of FLEET_OPTIONS) fleetCmd.addOption(new Option(spec.flag, `${spec.description} (env: ${spec.env}; default: ${spec.defaultText})`));
+// Every serve option but those the fleet sets per instance, passed to each instance.
+for (const spec of FLEET_SERVE_OPTIONS) fleetCmd.addOption(new Option(spec.flag, `each instance: ${spec.description} (env: ${spec.env}; default: ${spec.defaultText})`));
+fleetCmd.action(async (scene: string | undefined, _opts, cmd: Command) => {
+  const fromCli = (key: string) => (cmd.getOptionValueSource(key) === 'cli' ? String(cmd.getOptionValue(key) as unknown) : undefined);
+  const flags: Record<string, string> = {};
+  const serveFlags: Record<string, string> = {};
+  for (const spec of FLEET_OPTIONS) if (fromCli(spec.key) !== undefined) flags[spec.key] = fromCli(spec.key)!;
+  for (const spec of FLEET_SERVE_OPTIONS) if (fromCli(spec.key) !== undefined) serveFlags[spec.key] = fromCli(spec.key)!;
+  process.exitCode = await fleet({ scene, flags, serveFlags, env: process.env, cwd: process.cwd(), entry: process.argv[1]! });
 });
 
 program

@@ -7,10 +7,12 @@ import { writeFile } from 'node:fs/promises';
 
 const root = new URL('../', import.meta.url);
 const result = await build({
-  // The health worker runs on its own thread from its own file, found beside the bundle.
+  // The health worker and the fleet's instance worker run on their own threads from their own files, found beside the bundle.
   entryPoints: {
     keel: new URL('dist/cli/keel.js', root).pathname,
     'health-worker': new URL('dist/runtime/node/health/health-worker.js', root).pathname,
+    // Each thread-mode fleet instance runs on a worker thread from this file.
+    'fleet-worker': new URL('dist/runtime/node/fleet/fleet-worker.js', root).pathname,
   },
   outdir: new URL('dist/', root).pathname,
   outExtension: { '.js': '.mjs' },

@@ -3,14 +3,37 @@ import { join, relative, sep, isAbsolute } from 'node:path';
 import { decodeHeightfield, normaliseAssetPath, type HeightfieldData } from '../core/index.js';
 
 /**
+ * A heightfield file already read into shared memory, as one AssetRoot hands it to another
+ * (on another worker thread of the same process) so both use the same bytes.
+ */
+export interface SharedHeightfield {
+  /** Absolute path of the file. */
+  path: string;
+  /** Size and mtime when read: a later change on disk is read afresh. */
+  stamp: string;
+  buffer: SharedArrayBuffer;
+}
+
+/**
  * A scene's asset root on disk. Paths from scenes are relative and checked (the validator
  * already rejects escapes; this is the second lock for callers that skip it).
  */
 export class AssetRoot {
   /** Heightfields read by this root, by absolute path + size + mtime, so a hot reload that keeps the file reuses it. */
-  private readonly heightfields = new Map<string, { stamp: string; data: HeightfieldData }>();
+  private readonly heightfields = new Map<string, { stamp: string; buffer: SharedArrayBuffer; data: HeightfieldData }>();
 
-  constructor(readonly dir: string) {}
+  /** `shared`: heightfields another root of this process read already (see `shared()`); used without a copy. */
+  constructor(
+    readonly dir: string,
+    shared: readonly SharedHeightfield[] = [],
+  ) {
+    for (const h of shared) this.heightfields.set(h.path, { stamp: h.stamp, buffer: h.buffer, data: decodeHeightfield(h.buffer) });
+  }
+
+  /** The heightfields read so far, to pass to other threads (a SharedArrayBuffer in workerData is shared, not copied). */
+  shared(): SharedHeightfield[] {
+    return [...this.heightfields].map(([path, h]) => ({ path, stamp: h.stamp, buffer: h.buffer }));
+  }
 
   /** Absolute path of an asset; throws when the path is not a relative path inside the root. */
   resolve(assetPath: string): string {
@@ -46,7 +69,7 @@ export class AssetRoot {
       await fh.close();
     }
     const data = decodeHeightfield(sab);
-    this.heightfields.set(abs, { stamp, data });
+    this.heightfields.set(abs, { stamp, buffer: sab, data });
     return data;
   }
 }

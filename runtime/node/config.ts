@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { SceneSettings } from '../core/index.js';
+import { allowedCpus, checkCpus, parseCpuList } from './fleet/cpus.js';
 
 /**
  * Server configuration, resolved once at start with the precedence
@@ -38,6 +39,14 @@ export interface ServerConfig {
   sendRate: number;
   /** When set, only clients with a join token signed with it may join. */
   joinSecret: string | undefined;
+  /** CPUs the process pins itself to at start; undefined leaves affinity alone. */
+  cpus: number[] | undefined;
+  /** Report to the Agones SDK sidecar: Ready, Health from the loop, Shutdown, players, labels. */
+  agones: boolean;
+  /** The sidecar's REST port. */
+  agonesPort: number;
+  /** Time between Health pings, sent from the game loop. */
+  agonesHealthMs: number;
 }
 
 export interface OptionSpec {
@@ -71,6 +80,10 @@ export interface RawServeOptions {
   shutdownGraceMs?: string;
   sendRate?: string;
   joinSecret?: string;
+  cpus?: string;
+  agones?: string;
+  agonesPort?: string;
+  agonesHealthMs?: string;
 }
 
 export const DEFAULT_PORT = 7777;
@@ -81,6 +94,10 @@ export const DEFAULT_STALL_MS = 1500;
 export const DEFAULT_WATCHDOG_MS = 10_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 export const DEFAULT_SEND_RATE = 20;
+/** Agones' default sidecar HTTP port. */
+export const DEFAULT_AGONES_PORT = 9358;
+/** Under half of the Fleet's spec.health.periodSeconds (deploy/k8s/fleet.yaml), so one late ping never counts as a failure. */
+export const DEFAULT_AGONES_HEALTH_MS = 2000;
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port <port>', env: 'SERVER_PORT', description: 'WebSocket game port', defaultText: String(DEFAULT_PORT) },
@@ -100,7 +117,11 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'stallMs', flag: '--stall-ms <ms>', env: 'SERVER_STALL_MS', description: '/livez answers 503 after this long without a tick', defaultText: String(DEFAULT_STALL_MS) },
   { key: 'watchdogMs', flag: '--watchdog-ms <ms>', env: 'SERVER_WATCHDOG_MS', description: 'exit (code 3) after this long without a tick; 0 disables', defaultText: String(DEFAULT_WATCHDOG_MS) },
   { key: 'healthFile', flag: '--health-file <path>', env: 'SERVER_HEALTH_FILE', description: 'touch this file every 0.5 s while healthy, for exec probes', defaultText: 'none' },
+  { key: 'cpus', flag: '--cpus <list>', env: 'SERVER_CPUS', description: 'pin the process to these CPUs (0-3 or 0,2,4; taskset)', defaultText: 'no pinning' },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms <ms>', env: 'SERVER_SHUTDOWN_GRACE_MS', description: 'on SIGTERM/SIGINT, exit 0 within this; else exit 4', defaultText: String(DEFAULT_SHUTDOWN_GRACE_MS) },
+  { key: 'agones', flag: '--agones', env: 'SERVER_AGONES', description: 'report to the Agones SDK sidecar (Ready, Health, Shutdown, players, labels)', defaultText: 'on when AGONES_SDK_HTTP_PORT is set' },
+  { key: 'agonesPort', flag: '--agones-port <port>', env: 'AGONES_SDK_HTTP_PORT', description: "the Agones sidecar's REST port (Agones sets the variable)", defaultText: String(DEFAULT_AGONES_PORT) },
+  { key: 'agonesHealthMs', flag: '--agones-health-ms <ms>', env: 'SERVER_AGONES_HEALTH_MS', description: 'Agones Health ping interval, sent from the game loop', defaultText: String(DEFAULT_AGONES_HEALTH_MS) },
 ];
 
 /** A bad setting: names where it came from (flag or variable) and the value. Exit code 2. */
@@ -222,7 +243,22 @@ export function resolveEarlyConfig(input: ResolveInput): EarlyConfig {
     shutdownGraceMs: raw.shutdownGraceMs ? int(raw.shutdownGraceMs, 0, 600_000) : DEFAULT_SHUTDOWN_GRACE_MS,
     sendRate: raw.sendRate ? int(raw.sendRate, 1, 240) : DEFAULT_SEND_RATE,
     joinSecret: joinSecret(raw.joinSecret),
+    cpus: raw.cpus ? cpuList(raw.cpus.value, raw.cpus.source) : undefined,
+    // AGONES_SDK_HTTP_PORT is set by Agones in every game server container, so it switches the
+    // integration on by itself; SERVER_AGONES=false turns it off regardless.
+    agones: raw.agones ? bool(raw.agones) : raw.agonesPort !== undefined,
+    agonesPort: raw.agonesPort ? int(raw.agonesPort, 1, 65535) : DEFAULT_AGONES_PORT,
+    agonesHealthMs: raw.agonesHealthMs ? int(raw.agonesHealthMs, 100, 60_000) : DEFAULT_AGONES_HEALTH_MS,
   };
+}
+
+/** A CPU list in taskset syntax, every CPU one this process may use. */
+export function cpuList(value: string, source: string, allowed: readonly number[] = allowedCpus()): number[] {
+  const list = parseCpuList(value);
+  if (typeof list === 'string') throw new ConfigError(source, value, list);
+  const bad = checkCpus(list, allowed);
+  if (bad) throw new ConfigError(source, value, bad);
+  return list;
 }
 
 function joinSecret(s: Source | undefined): string | undefined {

@@ -37,11 +37,17 @@ export interface GameSessionOptions {
   joinSecret: string | undefined;
   onBytesIn(n: number): void;
   onBytesOut(n: number): void;
+  /** A player joined; `id` is the entity id it joined as, kept for the whole connection and unique among connected players. */
+  onPlayerJoin?(id: string): void;
+  /** The player that joined as `id` left (closed, dropped, or the server is stopping). */
+  onPlayerLeave?(id: string): void;
 }
 
 interface Client {
   conn: Connection;
   player: Player | null;
+  /** The entity id the player first joined as (a scene reload spawns it again under a new one). */
+  joinedAs: string | null;
   replica: ReplicaClient;
   name: string;
   windowStart: number;
@@ -92,7 +98,7 @@ export class GameSession {
   }
 
   connect(conn: Connection): void {
-    const c: Client = { conn, player: null, replica: new ReplicaClient(), name: '', windowStart: Date.now(), windowCount: 0, timer: null, closed: false };
+    const c: Client = { conn, player: null, joinedAs: null, replica: new ReplicaClient(), name: '', windowStart: Date.now(), windowCount: 0, timer: null, closed: false };
     if (this.draining) return this.close(c, CloseCode.ShuttingDown, 'server shutting down');
     c.timer = setTimeout(() => this.close(c, CloseCode.HandshakeTimeout, `no hello within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
     this.clients.set(conn.id, c);
@@ -147,6 +153,7 @@ export class GameSession {
         `Player ${c.name || c.player.entityId} left (${this.players.count}/${this.opts.maxPlayers})${reason ? `: ${reason}` : ''}`,
       );
     }
+    if (c.joinedAs !== null) this.opts.onPlayerLeave?.(c.joinedAs);
   }
 
   private hello(c: Client, protocol: number, token: string, name: string): void {
@@ -162,11 +169,19 @@ export class GameSession {
     }
     c.name = name.slice(0, 32);
     c.player = this.players!.join(c.name);
+    c.joinedAs = this.uniqueJoinId(c.player.entityId, c.conn.id);
+    this.opts.onPlayerJoin?.(c.joinedAs);
     this.send(c, this.welcome(c.player));
     this.opts.log.info(
       { player: c.player.entityId, name: c.name, address: c.conn.address, players: this.players!.count },
       `Player ${c.name || c.player.entityId} joined as ${c.player.entityId} from ${c.conn.address} (${this.players!.count}/${this.opts.maxPlayers})`,
     );
+  }
+
+  /** Entity ids restart after a scene reload, so a newcomer may get one a connected player joined as. */
+  private uniqueJoinId(entityId: string, connId: number): string {
+    for (const other of this.clients.values()) if (other.joinedAs === entityId) return `${entityId}.${connId}`;
+    return entityId;
   }
 
   private welcome(player: Player): ServerMessage {

@@ -17,9 +17,10 @@ import { createSleepClock } from './sleep-clock.js';
 import { WsTransport } from './ws-transport.js';
 import { EXIT } from './exit-codes.js';
 import { HealthMonitor } from './health/health-monitor.js';
-import { HealthState } from './health/heartbeat.js';
+import { HealthState, type Heartbeat } from './health/heartbeat.js';
 import { InstanceMetrics } from './health/metrics.js';
 import { GameSession, LIMITS } from './game-session.js';
+import { AgonesSdk, LABEL_SCENE_HASH, LABEL_WORLD } from './agones/agones-sdk.js';
 
 export type InstanceState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -31,6 +32,16 @@ export interface ServerInstanceDeps {
   assets?: AssetRoot;
   clock?: Clock;
   transport?: Transport;
+  /**
+   * A heartbeat someone else reads too (a fleet running this instance on a worker thread): the
+   * loop publishes to it even with the health listener off.
+   */
+  heartbeat?: Heartbeat;
+  /**
+   * Whether the health thread's watchdog may end the process (default true). A fleet running
+   * several instances in one process turns this off and watches the heartbeat itself.
+   */
+  processWatchdog?: boolean;
 }
 
 export interface InstanceStatus {
@@ -73,8 +84,12 @@ export class ServerInstance {
   private loopDone: Promise<void> | null = null;
   private health: HealthMonitor | null = null;
   private healthPort = 0;
+  private readonly sharedHeartbeat: Heartbeat | undefined;
+  private readonly processWatchdog: boolean;
   readonly metrics: InstanceMetrics;
   private readonly session: GameSession;
+  /** Set when config.agones: the Agones SDK sidecar hears of lifecycle, health and players. */
+  private readonly agones: AgonesSdk | null;
 
   constructor(config: ServerConfig, deps: ServerInstanceDeps) {
     this.config = config;
@@ -82,11 +97,14 @@ export class ServerInstance {
     this.scene = deps.scene ?? null;
     this.assets = deps.assets ?? new AssetRoot(config.assets);
     this.clock = deps.clock ?? createSleepClock();
+    this.sharedHeartbeat = deps.heartbeat;
+    this.processWatchdog = deps.processWatchdog ?? true;
     this.transport = deps.transport ?? new WsTransport({ port: config.port, host: config.host, maxPayload: LIMITS.maxFrameBytes });
     this.loop = new FixedStepLoop({
       tickRate: config.tickRate,
       clock: this.clock,
       tick: (dt, n) => this.tick(dt, n),
+      onTick: (latenessMs) => this.metrics.tickLateness.observe(latenessMs / 1000),
       onResync: (dropped, behindMs) =>
         this.log.warn({ dropped, behindMs: Math.round(behindMs) }, `loop fell ${Math.round(behindMs)} ms behind; skipped ${dropped} ticks and resynchronised`),
     });
@@ -107,7 +125,10 @@ export class ServerInstance {
       joinSecret: config.joinSecret,
       onBytesIn: (n) => this.metrics.bytesIn.inc(n),
       onBytesOut: (n) => this.metrics.bytesOut.inc(n),
+      onPlayerJoin: (id) => this.agones?.playerConnected(id),
+      onPlayerLeave: (id) => this.agones?.playerDisconnected(id),
     });
+    this.agones = config.agones ? new AgonesSdk({ port: config.agonesPort, healthIntervalMs: config.agonesHealthMs, log: this.log }) : null;
   }
 
   get state(): InstanceState {
@@ -156,12 +177,21 @@ export class ServerInstance {
       this.boundPort = port;
     } catch (err) {
       await this.health?.stop();
+      this.agones?.close();
       this.lifecycle = 'stopped';
       throw err;
     }
     this.lifecycle = 'running';
     this.loopDone = this.loop.start();
-    this.health?.setState(HealthState.ready);
+    this.setHealthState(HealthState.ready);
+    if (this.agones) {
+      this.log.info({ sidecar: this.agones.endpoint, healthMs: this.config.agonesHealthMs }, `Agones: reporting to the SDK sidecar at ${this.agones.endpoint}; Health every ${this.config.agonesHealthMs} ms`);
+      // Capacity and labels first, so an allocation right after Ready already sees them.
+      this.agones.setPlayerCapacity(this.config.maxPlayers);
+      this.agones.setLabel(LABEL_WORLD, this.config.world);
+      this.agones.setLabel(LABEL_SCENE_HASH, this.scene!.hash.slice(0, 12));
+      this.agones.ready();
+    }
     if (this.config.watch) this.startWatching();
     this.log.info(
       { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, startMs: Math.round(performance.now() - t0) },
@@ -177,12 +207,13 @@ export class ServerInstance {
       port: c.healthPort,
       host: c.healthHost,
       stallMs: c.stallMs,
-      watchdogMs: c.watchdogMs,
+      watchdogMs: this.processWatchdog ? c.watchdogMs : 0,
       healthFile: c.healthFile,
       logLevel: c.logLevel,
       logFormat: c.logFormat,
       exitCode: EXIT.watchdog,
       metrics: () => this.metrics.text(),
+      ...(this.sharedHeartbeat ? { heartbeat: this.sharedHeartbeat } : {}),
     });
     const started = this.health.start();
     this.health.setDetail('loading scene');
@@ -194,8 +225,11 @@ export class ServerInstance {
     if (this.lifecycle === 'stopped' || this.lifecycle === 'stopping') return;
     this.lifecycle = 'stopping';
     // Draining first: /readyz turns 503 and new connections are refused from here on.
-    this.health?.setState(HealthState.draining);
+    this.setHealthState(HealthState.draining);
     this.session.drain();
+    // Agones stops allocating this GameServer at once. Runs alongside the drain and is awaited
+    // at its end, within half the shutdown grace (5 s at most) so it never costs the exit code.
+    const agonesShutdown = this.agones?.shutdown(Math.min(5000, this.config.shutdownGraceMs / 2));
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     await this.watcher?.close();
     await this.loop.stop(); // the tick in progress finishes
@@ -204,6 +238,9 @@ export class ServerInstance {
     this.sim?.dispose();
     this.pending?.sim.dispose();
     await this.health?.stop();
+    await agonesShutdown;
+    this.agones?.close();
+    this.setHealthState(HealthState.stopped);
     this.lifecycle = 'stopped';
     const s = this.loop.stats;
     this.log.info({ ticks: s.ticks, overruns: s.overruns, resyncs: s.resyncs }, `Stopped after ${s.ticks} ticks (${reason})`);
@@ -246,6 +283,11 @@ export class ServerInstance {
     return true;
   }
 
+  private setHealthState(state: HealthState): void {
+    if (this.health) this.health.setState(state);
+    else this.sharedHeartbeat?.setState(state);
+  }
+
   private buildSimulation(scene: LoadedScene): Simulation {
     return new Simulation({
       scene: scene.doc,
@@ -274,6 +316,7 @@ export class ServerInstance {
       this.metrics.reloads.inc({ result: 'applied' });
       this.watcher?.add(this.watchedFiles(scene)); // scripts the new version added
       this.log.info({ entities: sim.world.size, hash: scene.hash.slice(0, 12), tick: n }, `Scene ${scene.doc.name} reloaded (${sim.world.size} entities)`);
+      this.agones?.setLabel(LABEL_SCENE_HASH, scene.hash.slice(0, 12));
     }
     const sim = this.sim!;
     const t0 = performance.now();
@@ -285,8 +328,11 @@ export class ServerInstance {
       this.tickErrors++;
       if (this.tickErrors === 1 || this.tickErrors % 1000 === 0) this.log.error({ err, tick: n, count: this.tickErrors }, `tick ${n} failed: ${(err as Error).message}`);
     }
-    this.metrics.tickDuration.observe((performance.now() - t0) / 1000);
-    this.health?.heartbeat.beat(n, this.session.playerCount, sim.world.size);
+    const ms = performance.now() - t0;
+    this.metrics.tickDuration.observe(ms / 1000);
+    (this.health?.heartbeat ?? this.sharedHeartbeat)?.beat(n, this.session.playerCount, sim.world.size, ms);
+    // From the loop itself, so a loop that stops ticking stops the pings; it never blocks or throws.
+    this.agones?.tick();
   }
 
   /** The scene file and every script it uses: an edit to any of them reloads the scene. */

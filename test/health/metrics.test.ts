@@ -31,6 +31,7 @@ afterEach(async () => {
 const REQUIRED: Record<string, string> = {
   keel_ticks_total: 'counter',
   keel_tick_duration_seconds: 'histogram',
+  keel_tick_lateness_seconds: 'histogram',
   keel_tick_overruns_total: 'counter',
   keel_players: 'gauge',
   keel_entities: 'gauge',

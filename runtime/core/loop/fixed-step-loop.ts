@@ -16,6 +16,8 @@ export interface FixedStepLoopOptions {
   maxCatchUp?: number;
   /** Called after a resynchronisation with the number of ticks dropped. */
   onResync?(droppedTicks: number, behindMs: number): void;
+  /** Called after each tick with how late it started after its deadline and how long it ran, ms. */
+  onTick?(latenessMs: number, durationMs: number): void;
   /** Ticks kept for the lateness and duration figures. Default 3600 (one minute at 60 Hz). */
   window?: number;
 }
@@ -46,7 +48,7 @@ export class FixedStepLoop {
   private running = false;
   private stopped: Promise<void> | null = null;
   private tickNumber = 0;
-  private readonly opts: Required<Omit<FixedStepLoopOptions, 'onResync'>> & Pick<FixedStepLoopOptions, 'onResync'>;
+  private readonly opts: Required<Omit<FixedStepLoopOptions, 'onResync' | 'onTick'>> & Pick<FixedStepLoopOptions, 'onResync' | 'onTick'>;
 
   constructor(opts: FixedStepLoopOptions) {
     if (!(opts.tickRate > 0) || !Number.isFinite(opts.tickRate)) throw new Error(`tick rate must be > 0 (got ${opts.tickRate})`);
@@ -98,9 +100,11 @@ export class FixedStepLoop {
       const started = clock.now();
       this.opts.tick(dt, this.tickNumber++);
       const ended = clock.now();
+      const lateness = Math.max(0, started - deadline);
       this.stats.ticks++;
-      this.stats.lateness.push(Math.max(0, started - deadline));
+      this.stats.lateness.push(lateness);
       this.stats.duration.push(ended - started);
+      this.opts.onTick?.(lateness, ended - started);
       n++;
       const behind = ended - (origin + n * step);
       if (behind > 0) {

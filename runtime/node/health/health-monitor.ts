@@ -7,6 +7,8 @@ import type { HealthWorkerData, MainToWorker, WorkerToMain } from './health-prot
 export interface HealthMonitorOptions extends Omit<HealthWorkerData, 'buffer' | 'color' | 'startedAt'> {
   /** Prometheus text of the instance's metrics, asked for by the worker on each scrape. */
   metrics(): Promise<string>;
+  /** The heartbeat to publish, when someone else (a fleet) reads it too; else a new one. */
+  heartbeat?: Heartbeat;
 }
 
 /**
@@ -15,23 +17,25 @@ export interface HealthMonitorOptions extends Omit<HealthWorkerData, 'buffer' | 
  */
 function workerUrl(): URL {
   const here = import.meta.url;
-  if (/\/keel\.mjs$/.test(here)) return new URL('./health-worker.mjs', here);
+  if (/\/(keel|fleet-worker)\.mjs$/.test(here)) return new URL('./health-worker.mjs', here);
   if (here.endsWith('.ts')) return new URL('../../../dist/runtime/node/health/health-worker.js', here);
   return new URL('./health-worker.js', here);
 }
 
 /** The game-loop side of the health worker: owns the heartbeat and the worker's life. */
 export class HealthMonitor {
-  readonly heartbeat = new Heartbeat();
+  readonly heartbeat: Heartbeat;
   private worker: Worker | null = null;
 
-  constructor(private readonly opts: HealthMonitorOptions) {}
+  constructor(private readonly opts: HealthMonitorOptions) {
+    this.heartbeat = opts.heartbeat ?? new Heartbeat();
+  }
 
   /** Starts the worker and its listener; resolves with the bound port. */
   start(): Promise<{ port: number }> {
     const url = workerUrl();
     if (!existsSync(url)) return Promise.reject(new Error(`health worker code missing at ${url.pathname}; run npm run build`));
-    const { metrics: _local, ...settings } = this.opts;
+    const { metrics: _local, heartbeat: _hb, ...settings } = this.opts;
     const data: HealthWorkerData = { ...settings, buffer: this.heartbeat.buffer, color: process.stdout.isTTY === true, startedAt: Date.now() };
     const worker = new Worker(url, {
       workerData: data,

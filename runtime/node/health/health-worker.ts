@@ -118,6 +118,7 @@ function status(): Record<string, unknown> {
     lastTickAgeMs: age,
     players: hb.players,
     entities: hb.entities,
+    tickP99Ms: hb.tickP99Ms,
     uptimeS: Math.round((Date.now() - data.startedAt) / 100) / 10,
   };
 }

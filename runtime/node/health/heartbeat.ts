@@ -13,7 +13,11 @@ export const HEARTBEAT_SLOTS = {
   state: 2,
   players: 3,
   entities: 4,
+  /** 99th percentile of recent tick durations, in microseconds (see TICK_WINDOW). */
+  tickP99Us: 5,
 } as const;
+/** Tick durations the p99 is taken over; it is recomputed every TICK_WINDOW / 4 ticks. */
+const TICK_WINDOW = 240;
 const INT_SLOTS = 8;
 /** Bytes: the int slots, then one float64 with the time of the last beat (epoch ms, sub-ms precise). */
 const BYTES = INT_SLOTS * 4 + 8;
@@ -31,6 +35,9 @@ export const HEALTH_STATE_NAMES = ['starting', 'ready', 'draining', 'stopped'] a
 export class Heartbeat {
   readonly cells: Int32Array;
   private readonly at: Float64Array;
+  /** Recent tick durations (ms), kept on the loop's thread only. */
+  private readonly durations = new Float64Array(TICK_WINDOW);
+  private samples = 0;
 
   constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(BYTES)) {
     this.cells = new Int32Array(buffer, 0, INT_SLOTS);
@@ -41,13 +48,24 @@ export class Heartbeat {
     return this.cells.buffer as SharedArrayBuffer;
   }
 
-  /** Called by the loop after each tick. */
-  beat(tick: number, players: number, entities: number): void {
+  /** Called by the loop after each tick, with how long the tick took when known. */
+  beat(tick: number, players: number, entities: number, tickMs?: number): void {
     const c = this.cells;
     Atomics.store(c, HEARTBEAT_SLOTS.tick, tick & 0x7fffffff);
     Atomics.store(c, HEARTBEAT_SLOTS.players, players);
     Atomics.store(c, HEARTBEAT_SLOTS.entities, entities);
+    if (tickMs !== undefined) this.recordDuration(tickMs);
     this.stamp();
+  }
+
+  private recordDuration(ms: number): void {
+    this.durations[this.samples % TICK_WINDOW] = ms;
+    this.samples++;
+    if (this.samples % (TICK_WINDOW / 4) !== 0 && this.samples !== 1) return;
+    const n = Math.min(this.samples, TICK_WINDOW);
+    const sorted = this.durations.slice(0, n).sort();
+    const p99 = sorted[Math.min(n - 1, Math.ceil(n * 0.99) - 1)]!;
+    Atomics.store(this.cells, HEARTBEAT_SLOTS.tickP99Us, Math.min(0x7fffffff, Math.round(p99 * 1000)));
   }
 
   /** A state change also counts as a beat: the stall clock restarts from it. */
@@ -63,7 +81,7 @@ export class Heartbeat {
     Atomics.add(this.cells, HEARTBEAT_SLOTS.beat, 1);
   }
 
-  read(): { beat: number; tick: number; state: HealthState; players: number; entities: number; lastBeatAt: number } {
+  read(): { beat: number; tick: number; state: HealthState; players: number; entities: number; lastBeatAt: number; tickP99Ms: number } {
     const c = this.cells;
     const beat = Atomics.load(c, HEARTBEAT_SLOTS.beat);
     return {
@@ -73,6 +91,7 @@ export class Heartbeat {
       state: Atomics.load(c, HEARTBEAT_SLOTS.state) as HealthState,
       players: Atomics.load(c, HEARTBEAT_SLOTS.players),
       entities: Atomics.load(c, HEARTBEAT_SLOTS.entities),
+      tickP99Ms: Atomics.load(c, HEARTBEAT_SLOTS.tickP99Us) / 1000,
     };
   }
 }

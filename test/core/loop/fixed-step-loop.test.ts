@@ -93,6 +93,22 @@ describe('FixedStepLoop on a manual clock', () => {
     expect(loop.stats.duration.max).toBe(30);
   });
 
+  it('reports each tick\'s lateness and duration to onTick', async () => {
+    const clock = new ManualClock();
+    const onTick = vi.fn();
+    await runLoop(5, { tickRate: 50, clock, onTick }, (n, c) => {
+      if (n === 2) c.advance(30);
+    });
+    // Tick 3 starts 10 ms late, after tick 2 ran for 30 ms; the rest are on time and take no time.
+    expect(onTick.mock.calls).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 30],
+      [10, 0],
+      [0, 0],
+    ]);
+  });
+
   it('runs missed ticks back to back while within maxCatchUp', async () => {
     const clock = new ManualClock();
     const { loop, records } = await runLoop(8, { tickRate: 50, clock, maxCatchUp: 4 }, (n, c) => {
