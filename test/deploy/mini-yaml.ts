@@ -1,9 +1,10 @@
 /**
- * A YAML reader for the small subset deploy/compose.yaml is written in, so the deploy tests read
- * the real file without a YAML dependency:
+ * A YAML reader for the small subset deploy/compose.yaml and deploy/k8s/*.yaml are written in, so
+ * the deploy tests read the real files without a YAML dependency:
  *
  * - block mappings (`key: value`, `key:` + an indented block) and block lists (`- scalar`,
- *   `-` + an indented block), indented with spaces;
+ *   `-` + an indented block, and `- key: value` starting a mapping whose further keys line up
+ *   under the first), indented with spaces; a list under a key may start at the key's column;
  * - flow lists of scalars (`["CMD", "node"]`);
  * - plain, "double-quoted" and 'single-quoted' scalars; plain ones are typed as YAML 1.2's core
  *   schema does (true/false, null, integers, floats), the rest are strings;
@@ -11,8 +12,11 @@
  * - `&anchor` on a block value, `*alias` as a value, and `<<: *alias` merge keys (keys the
  *   mapping sets itself win over merged ones, as in YAML's merge-key spec).
  *
- * Anything else (flow mappings, block scalars `|` `>`, tags, multi-line plain scalars, several
- * documents, tabs, duplicate keys) throws with the line number, rather than being misread.
+ * - several documents separated by `---` lines, through parseYamlDocuments (parseYamlSubset reads
+ *   exactly one).
+ *
+ * Anything else (flow mappings, block scalars `|` `>`, tags, multi-line plain scalars, tabs,
+ * duplicate keys) throws with the line number, rather than being misread.
  */
 
 export type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue };
@@ -170,8 +174,11 @@ class Parser {
     return this.isItem(l) ? this.list(indent) : this.mapping(indent);
   }
 
-  /** The value after `key:` or `-`: inline, or the more-indented block below (null if none). */
-  private value(rest: string, parentIndent: number, no: number): YamlValue {
+  /**
+   * The value after `key:` or `-`: inline, or the more-indented block below (null if none). After
+   * a mapping key (`ofKey`), a list may also start at the key's own column, as YAML allows.
+   */
+  private value(rest: string, parentIndent: number, no: number, ofKey = false): YamlValue {
     let anchor: string | undefined;
     if (rest.startsWith('&')) {
       const m = /^&([\w-]+)$/.exec(rest);
@@ -182,7 +189,8 @@ class Parser {
     let v: YamlValue;
     if (rest === '') {
       const next = this.peek();
-      v = next && next.indent > parentIndent ? this.block(next.indent) : null;
+      const below = next && (next.indent > parentIndent || (ofKey && next.indent === parentIndent && this.isItem(next)));
+      v = below ? this.block(next.indent) : null;
       if (anchor === undefined && v === null) throw new YamlSubsetError(no, 'empty value (write null or "" if meant)');
     } else if (rest.startsWith('*')) {
       const name = rest.slice(1);
@@ -212,7 +220,7 @@ class Parser {
         continue;
       }
       if (Object.prototype.hasOwnProperty.call(own, key)) throw new YamlSubsetError(l.no, `duplicate key ${key}`);
-      own[key] = this.value(rest, indent, l.no);
+      own[key] = this.value(rest, indent, l.no, true);
     }
     const next = this.peek();
     if (next && next.indent > indent) throw new YamlSubsetError(next.no, 'unexpected indentation');
@@ -225,7 +233,12 @@ class Parser {
       this.i++;
       const rest = l.text === '-' ? '' : l.text.slice(2).trim();
       if (rest !== '' && !rest.startsWith('"') && !rest.startsWith("'") && /^[^\s:]+:( |$)/.test(rest)) {
-        throw new YamlSubsetError(l.no, 'mappings inside list items ("- key: value") are not supported');
+        // `- key: value`: a mapping whose keys sit at the column of this first key. Read this line
+        // again as that mapping's first line.
+        const column = indent + l.text.length - rest.length;
+        this.lines[--this.i] = { no: l.no, indent: column, text: rest };
+        out.push(this.mapping(column));
+        continue;
       }
       out.push(this.value(rest, indent, l.no));
     }
@@ -238,4 +251,28 @@ class Parser {
 /** Parses YAML text in the subset above; throws YamlSubsetError on anything outside it. */
 export function parseYamlSubset(text: string): YamlMap {
   return new Parser(toLines(text)).parseDocument();
+}
+
+/**
+ * Parses a stream of documents separated by `---` lines (as kubectl reads a manifest file).
+ * Empty documents are skipped; line numbers in errors count from the top of the whole text.
+ */
+export function parseYamlDocuments(text: string): YamlMap[] {
+  const lines = text.split(/\r?\n/);
+  const docs: YamlMap[] = [];
+  let start = 0;
+  const flush = (end: number) => {
+    // Blank lines in front keep the line numbers of the whole text.
+    const chunk = '\n'.repeat(start) + lines.slice(start, end).join('\n');
+    const doc = parseYamlSubset(chunk);
+    if (Object.keys(doc).length > 0) docs.push(doc);
+  };
+  lines.forEach((line, i) => {
+    if (/^---\s*(#.*)?$/.test(line)) {
+      flush(i);
+      start = i + 1;
+    }
+  });
+  flush(lines.length);
+  return docs;
 }
