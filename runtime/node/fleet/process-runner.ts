@@ -62,6 +62,8 @@ export class ProcessRunner implements Runner {
     env.SERVER_ID = spec.id;
     env.SERVER_HEALTH_PORT = String(spec.healthPort);
     env.SERVER_LOG_FORMAT = o.logFormat;
+    // One Agones sidecar serves one game server: fleet instances never report to it.
+    env.SERVER_AGONES = 'false';
     const args = [o.entry, 'serve', ...(o.scene !== undefined ? [o.scene] : []), ...serveArgs(o.serveFlags)];
     const [cmd, argv] = spec.cpus ? ['taskset', ['-c', formatCpuList(spec.cpus), process.execPath, ...args]] : [process.execPath, args];
     const child = spawn(cmd, argv, { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

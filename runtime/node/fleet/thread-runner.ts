@@ -59,6 +59,8 @@ export class ThreadRunner implements Runner {
     env.SERVER_ID = spec.id;
     env.SERVER_HEALTH_PORT = String(spec.healthPort);
     env.SERVER_LOG_FORMAT = o.logFormat;
+    // One Agones sidecar serves one game server: fleet instances never report to it.
+    env.SERVER_AGONES = 'false';
     const heartbeat = new Heartbeat();
     const data: FleetWorkerData = { scene: o.scene, cwd: o.cwd, flags: o.serveFlags, shared: o.shared, heartbeat: heartbeat.buffer, cpus: spec.cpus };
     const worker = new Worker(this.url, { workerData: data, env, stdout: true, stderr: true, name: spec.id });
