@@ -98,7 +98,8 @@ export async function fleet(args: FleetArgs): Promise<number> {
   } catch (err) {
     return fail(`cannot start: ${(err as Error).message}`);
   }
-  const fleetValue = new Fleet(cfg, { logger, runner, timings, output: write });
+  const assetBytes = assets.shared().reduce((n, h) => n + h.buffer.byteLength, 0);
+  const fleetValue = new Fleet(cfg, { logger, runner, timings, output: write, assetBytes });
   const status = new FleetStatusServer(() => fleetValue.status());
   if (cfg.statusPort !== 0) {
     try {

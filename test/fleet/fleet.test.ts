@@ -67,6 +67,13 @@ describe.each(['process', 'thread'] as const)('keel fleet --mode %s', (mode) => 
       }
       expect(i.cpusAllowed).toBe(want[n]);
     }
+    // Memory of the whole fleet: its one process (thread mode) or it and each instance's.
+    await until(async () => ((await f.status())?.memory?.rssBytes > 0 ? true : undefined), 'memory sampled', 5_000, 200);
+    const memory = (await f.status())!.memory;
+    expect(memory.processes).toBe(mode === 'thread' ? 1 : COUNT + 1);
+    expect(memory.rssBytes).toBeGreaterThan(0);
+    if (process.platform === 'linux') expect(memory.pssBytes).toBeGreaterThan(0);
+    expect(memory.assetBytes).toBe(0); // the scene has no heightfield
     // Log lines are interleaved and tagged with each instance's id.
     const ids = new Set(f.fleet.records().map((r) => r.id));
     for (const id of [...IDS, 'fleet']) expect(ids).toContain(id);
@@ -187,6 +194,9 @@ describe('keel fleet: shared assets', () => {
     const lines = fleet.records().filter((r) => /heightfields in memory shared/.test(r.msg));
     expect(lines.map((r) => r.id).sort()).toEqual(IDS);
     for (const r of lines) expect(r).toMatchObject({ heightfields: 1, shared: 1 });
+    // The status reports the heightfield's bytes and that one copy serves every instance.
+    const memory = (await getJson(statusUrl))!.memory;
+    expect(memory).toMatchObject({ processes: 1, assetBytes: 2048 * 2048 * 4 + 16, assetCopies: 1 });
     process.kill(fleet.pid, 'SIGTERM');
     expect(await fleet.exited(20_000)).toBe(0);
   }, 90_000);

@@ -11,7 +11,7 @@ import { Heartbeat } from '../../runtime/node/health/heartbeat.js';
 import { Backoff } from '../../runtime/node/fleet/backoff.js';
 import { checkCpus, formatCpuList, parseCpuList, spreadCpus } from '../../runtime/node/fleet/cpus.js';
 import { instanceId, resolveFleetConfig } from '../../runtime/node/fleet/fleet-config.js';
-import { renderTable } from '../../runtime/node/fleet/status-view.js';
+import { renderMemory, renderTable } from '../../runtime/node/fleet/status-view.js';
 import { REPO } from '../helpers/keel-process.js';
 
 describe('CPU lists', () => {
@@ -110,5 +110,21 @@ describe('status table', () => {
     expect(lines[0]).toMatch(/^ID\s+PORT\s+PID\/THREAD\s+PLAYERS\s+TICK P99\s+CPU %\s+RSS\s+RESTARTS\s+CPUS\s+HEALTH$/);
     expect(lines[1]).toMatch(/^Instance-01\s+7000\s+123\s+2\s+1\.25 ms\s+3\.5%\s+80 MB\s+1\s+0\s+healthy$/);
     expect(lines[2]).toMatch(/Instance-02\s+7001\s+-\s+-\s+-\s+n\/a\s+n\/a\s+2\s+any\s+down \(restart in 1\.5 s\)$/);
+  });
+});
+
+describe('fleet memory line', () => {
+  const MB = 1048576;
+  it('thread mode: the one process, and the heightfields held once for every instance', () => {
+    const line = renderMemory({ mode: 'thread', count: 10, memory: { processes: 1, rssBytes: 566 * MB, pssBytes: 555 * MB, assetBytes: 64 * MB, assetCopies: 1 } });
+    expect(line).toBe('memory  rss 566 MB  pss 555 MB  (1 process: the fleet and its 10 instance threads)  heightfields 64 MB, one copy shared by all 10 instances');
+  });
+  it('process mode: summed over the fleet and its instance processes, one heightfield copy each', () => {
+    const line = renderMemory({ mode: 'process', count: 10, memory: { processes: 11, rssBytes: 1600 * MB, pssBytes: 1200 * MB, assetBytes: 64 * MB, assetCopies: 10 } });
+    expect(line).toBe('memory  rss 1600 MB  pss 1200 MB  (11 processes: the fleet and 10 instances)  heightfields 64 MB, 10 copies (one per instance process)');
+  });
+  it('no heightfields, no PSS (not Linux): n/a and no asset part', () => {
+    const line = renderMemory({ mode: 'process', count: 1, memory: { processes: 2, rssBytes: 120 * MB, pssBytes: null, assetBytes: 0, assetCopies: 0 } });
+    expect(line).toBe('memory  rss 120 MB  pss n/a  (2 processes: the fleet and 1 instance)');
   });
 });

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { PinoLogger } from '../logger.js';
 import { Backoff } from './backoff.js';
-import { CpuSampler, rssBytes } from './proc-stats.js';
+import { CpuSampler, pssBytes, rssBytes } from './proc-stats.js';
 import type { FleetConfig } from './fleet-config.js';
 import { instanceId } from './fleet-config.js';
 import { NO_STATS, type ExitInfo, type InstanceSpec, type InstanceTimings, type LiveStats, type Runner, type RunningInstance } from './types.js';
@@ -32,6 +32,23 @@ export interface InstanceReport {
   nextStartInMs: number | null;
 }
 
+/**
+ * The memory of the whole fleet: the fleet process, plus each instance's process in process
+ * mode (a thread-mode fleet is one process, its instances included). Read once a second.
+ */
+export interface FleetMemory {
+  /** Processes summed over. */
+  processes: number;
+  /** Resident memory (VmRSS) summed; pages the processes share are counted once per process. */
+  rssBytes: number | null;
+  /** Proportional set size (/proc/PID/smaps_rollup) summed: shared pages counted once; null where not available. */
+  pssBytes: number | null;
+  /** Heightfield bytes the scene uses. */
+  assetBytes: number;
+  /** Copies of them in memory: 1 in thread mode (every instance uses the fleet's), one per running instance in process mode. */
+  assetCopies: number;
+}
+
 export interface FleetReport {
   mode: 'process' | 'thread';
   pid: number;
@@ -40,6 +57,7 @@ export interface FleetReport {
   restarts: number;
   cpuPercent: number | null;
   rssBytes: number | null;
+  memory: FleetMemory;
   stopping: boolean;
   instances: InstanceReport[];
 }
@@ -70,6 +88,8 @@ export interface FleetDeps {
   timings: InstanceTimings;
   /** Where instance output lines go (stdout, or the status view's log pane). */
   output: (text: string, stream: 'stdout' | 'stderr') => void;
+  /** Bytes of the heightfields the scene uses (for the memory report); default 0. */
+  assetBytes?: number;
 }
 
 /**
@@ -85,6 +105,7 @@ export class Fleet {
   private watchTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private sampling = false;
+  private memory: FleetMemory;
 
   constructor(
     readonly config: FleetConfig,
@@ -101,6 +122,7 @@ export class Fleet {
       };
       return new Member(spec, config);
     });
+    this.memory = { processes: 1, rssBytes: null, pssBytes: null, assetBytes: deps.assetBytes ?? 0, assetCopies: 0 };
   }
 
   get ids(): string[] {
@@ -193,9 +215,36 @@ export class Fleet {
           }
         }),
       );
+      this.sampleMemory();
     } finally {
       this.sampling = false;
     }
+  }
+
+  /** Sums RSS and PSS over the fleet's process and, in process mode, every running instance's. */
+  private sampleMemory(): void {
+    const pids = new Set<number>([process.pid]);
+    for (const m of this.members) if (m.run && m.run.pid > 0) pids.add(m.run.pid);
+    let processes = 0;
+    let rss = 0;
+    let pss: number | null = 0;
+    for (const pid of pids) {
+      const r = rssBytes(pid === process.pid ? 'self' : pid);
+      if (r === null) continue; // ended since
+      processes++;
+      rss += r;
+      const p = pssBytes(pid === process.pid ? 'self' : pid);
+      pss = p === null || pss === null ? null : pss + p;
+    }
+    const running = this.members.filter((m) => m.run).length;
+    const { assetBytes } = this.memory;
+    this.memory = {
+      processes,
+      rssBytes: processes ? rss : null,
+      pssBytes: processes ? pss : null,
+      assetBytes,
+      assetCopies: assetBytes === 0 ? 0 : this.deps.runner.mode === 'thread' ? 1 : running,
+    };
   }
 
   status(): FleetReport {
@@ -235,6 +284,7 @@ export class Fleet {
       restarts: instances.reduce((n, i) => n + i.restarts, 0),
       cpuPercent: cpu === null ? null : Math.round(cpu * 10) / 10,
       rssBytes: rssBytes('self'),
+      memory: this.memory,
       stopping: this.stopping,
       instances,
     };

@@ -33,6 +33,20 @@ export function rssBytes(pid: number | 'self'): number | null {
   }
 }
 
+/**
+ * Proportional set size in bytes from /proc/PID/smaps_rollup (Linux 4.14+): each resident page
+ * divided by the number of processes mapping it, so summed over processes that share pages
+ * (Node's own code, say) it counts them once. Null when gone or not available.
+ */
+export function pssBytes(pid: number | 'self'): number | null {
+  try {
+    const m = /^Pss:\s*(\d+)\s*kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** CPU % (100 = one core) between successive samples of one process or thread. */
 export class CpuSampler {
   private last: { at: number; cpu: number } | null = null;

@@ -39,15 +39,34 @@ export class StatusView {
     const r = this.report();
     const table = renderTable(r.instances);
     const head = `${this.title}  ${r.mode} mode  ${r.healthy}/${r.count} healthy  restarts ${r.restarts}  fleet pid ${r.pid}  cpu ${fmtPct(r.cpuPercent)}  rss ${fmtBytes(r.rssBytes)}${r.stopping ? '  DRAINING' : ''}`;
-    const room = Math.max(0, rows - table.length - 3);
+    const room = Math.max(0, rows - table.length - 4);
     const logs = room > 0 ? this.tail.slice(-room) : [];
-    const lines = [head, '', ...table, '', ...logs].map((l) => (l.length > cols ? l.slice(0, cols - 1) : l));
+    const lines = [head, renderMemory(r), '', ...table, '', ...logs].map((l) => (l.length > cols ? l.slice(0, cols - 1) : l));
     this.out.write(`\x1b[H\x1b[2J${lines.join('\n')}`);
   }
 }
 
 const fmtPct = (n: number | null) => (n === null ? 'n/a' : `${n.toFixed(1)}%`);
 const fmtBytes = (n: number | null) => (n === null ? 'n/a' : `${(n / 1048576).toFixed(0)} MB`);
+
+/**
+ * The fleet's memory as one line: RSS and PSS summed over its processes (the fleet's alone in
+ * thread mode, where the instances are its threads) and the heightfields, with how many copies
+ * of them are in memory, so what N instances cost together is visible at a glance.
+ */
+export function renderMemory(r: Pick<FleetReport, 'mode' | 'count' | 'memory'>): string {
+  const m = r.memory;
+  const n = r.count;
+  const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 'es'}`;
+  const who = r.mode === 'thread' ? `${plural(m.processes, 'process')}: the fleet and its ${n} instance thread${n === 1 ? '' : 's'}` : `${plural(m.processes, 'process')}: the fleet and ${m.processes - 1} instance${m.processes === 2 ? '' : 's'}`;
+  let line = `memory  rss ${fmtBytes(m.rssBytes)}  pss ${fmtBytes(m.pssBytes)}  (${who})`;
+  if (m.assetBytes > 0) {
+    line += `  heightfields ${fmtBytes(m.assetBytes)}, ${
+      r.mode === 'thread' ? `one copy shared by all ${n} instance${n === 1 ? '' : 's'}` : `${m.assetCopies} cop${m.assetCopies === 1 ? 'y' : 'ies'} (one per instance process)`
+    }`;
+  }
+  return line;
+}
 
 /** The table as lines of text: id, port, players, tick p99, CPU %, RSS, restarts, health. */
 export function renderTable(instances: readonly InstanceReport[]): string[] {
