@@ -1,0 +1,399 @@
+/**
+ * The network benchmark: keel's server against two baselines on one scenario, in one run.
+ *
+ * Scenario: the arena scene with 200 extra dynamic bodies kept moving (scene.mjs, mover.js),
+ * 50 bots, 60 Hz tick, 20 Hz send rate, a 30 s window (5 s with --quick) after a warm-up.
+ *
+ *   keel            `node dist/keel.mjs serve` with its binary delta snapshots.
+ *   JSON broadcast  json-server.mjs: every entity transform as JSON to every client at 20 Hz.
+ *   Colyseus        colyseus-server.mjs: a Room with a MapSchema of transforms, 20 Hz patches.
+ *
+ * Both baselines run keel's own compiled simulation (physics, scene scripts, player movement),
+ * so the three servers do the same simulation work and differ only in networking. Each server
+ * runs in its own process, the 50 bots in another (bots.mjs), so a process's CPU time is its own.
+ *
+ * Measured over the window, for each server:
+ *   - bytes per client per second: WebSocket payload bytes the bots received, mean over bots;
+ *   - state messages (snapshots, broadcasts, patches) per client per second;
+ *   - server CPU %: utime + stime of the server process (all threads) over the window, as % of
+ *     one core (bench/lib/proc.mjs; from per-thread schedstat where available);
+ *   - tick duration p50 / p99: keel from the keel_tick_duration_seconds histogram of its
+ *     /metrics (window = difference of two scrapes; quantiles interpolated inside the buckets,
+ *     so they are estimates); the baselines time each simulation step themselves;
+ *   - RSS: VmRSS of the server process, peak of samples taken every second.
+ *
+ * Exports run({ quick, progress, repo, signal? }) -> tables, for bench/run.mjs; standalone.mjs
+ * runs it alone.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { cpuPercent, cpuSample, rssKiB, sleep, spawnTracked, stopProcess } from '../lib/proc.mjs';
+import { freePort, httpGet, waitForPort } from '../lib/net.mjs';
+import { histogramQuantile, mean } from '../lib/stats.mjs';
+import { fmt } from '../lib/format.mjs';
+import { MOVERS, writeScenario } from './scene.mjs';
+
+const BOTS = 50;
+const TICK_RATE = 60;
+const SEND_RATE = 20;
+const MAX_PLAYERS = 64;
+
+/** Bounds on every wait, ms. */
+const START_TIMEOUT_MS = 30_000;
+const JOIN_TIMEOUT_MS = 60_000;
+const SAMPLE_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+
+const SYSTEMS = [
+  { key: 'keel', label: 'keel' },
+  { key: 'json', label: 'JSON broadcast' },
+  { key: 'colyseus', label: 'Colyseus' },
+];
+
+/**
+ * @param {{ quick: boolean, progress: (msg: string) => void, repo: string, signal?: AbortSignal }} opts
+ */
+export async function run(opts) {
+  const { quick, progress, repo } = opts;
+  const signal = opts.signal ?? new AbortController().signal;
+  for (const f of ['dist/keel.mjs', 'dist/runtime/core/index.js', 'dist/runtime/node/bot-client.js', 'dist/runtime/node/scene-loader.js']) {
+    if (!existsSync(join(repo, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
+  }
+  for (const pkg of ['@colyseus/core', '@colyseus/ws-transport', '@colyseus/schema', 'colyseus.js']) {
+    if (!existsSync(join(repo, 'node_modules', pkg))) throw new Error(`${pkg} is not installed: run \`npm install\` (it is a dev dependency of the benchmarks)`);
+  }
+  const warmupS = quick ? 3 : 5;
+  const windowS = quick ? 5 : 30;
+  const dir = mkdtempSync(join(tmpdir(), 'keel-bench-net-'));
+  try {
+    const scenario = writeScenario(repo, dir);
+    progress(`scenario: ${scenario.entities} entities (${scenario.movers} movers), ${BOTS} bots, ${windowS} s window after ${warmupS} s warm-up`);
+    const results = [];
+    for (const system of SYSTEMS) {
+      signal.throwIfAborted();
+      results.push(await measure(system, { repo, scene: scenario.file, warmupS, windowS, progress, signal }));
+    }
+    return tables(results, { quick, warmupS, windowS, entities: scenario.entities });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Lines of a tracked child's stdout, to wait for one that matches.
+ * @param {ReturnType<typeof spawnTracked>} handle
+ */
+function lineReader(handle) {
+  let buf = '';
+  /** @type {{ test: (line: string) => boolean, resolve: (line: string) => void }[]} */
+  let waiters = [];
+  const backlog = [];
+  handle.child.stdout.on('data', (chunk) => {
+    buf += chunk.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const w = waiters.find((x) => x.test(line));
+      if (w) {
+        waiters = waiters.filter((x) => x !== w);
+        w.resolve(line);
+      } else if (backlog.length < 1000) backlog.push(line);
+    }
+  });
+  return {
+    /**
+     * Resolves with the first line (already seen or still to come) that passes `test`.
+     * @param {(line: string) => boolean} test @param {number} timeoutMs @param {string} what
+     */
+    wait(test, timeoutMs, what) {
+      const seen = backlog.findIndex(test);
+      if (seen >= 0) return Promise.resolve(backlog.splice(seen, 1)[0]);
+      return new Promise((resolve, reject) => {
+        const waiter = { test, resolve: (line) => (clearTimeout(timer), resolve(line)) };
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((x) => x !== waiter);
+          reject(new Error(`${what}: nothing within ${timeoutMs} ms${handle.exitInfo ? ` (exited with ${handle.exitInfo.code ?? handle.exitInfo.signal})` : ''}\n${tail(handle)}`));
+        }, timeoutMs);
+        waiters.push(waiter);
+        handle.exited.then(() => {
+          if (!waiters.includes(waiter)) return;
+          setTimeout(() => {
+            if (!waiters.includes(waiter)) return;
+            waiters = waiters.filter((x) => x !== waiter);
+            clearTimeout(timer);
+            reject(new Error(`${what}: the process exited (${handle.exitInfo?.code ?? handle.exitInfo?.signal})\n${tail(handle)}`));
+          }, 50); // lines still in the pipe come first
+        });
+      });
+    },
+  };
+}
+
+const tail = (handle) =>
+  handle
+    .output()
+    .split('\n')
+    .slice(-15)
+    .map((l) => `    ${l}`)
+    .join('\n');
+
+/** JSON line with `event` equal to `name`. */
+const isEvent = (name) => (line) => {
+  if (!line.startsWith('{')) return false;
+  try {
+    return JSON.parse(line).event === name;
+  } catch {
+    return false;
+  }
+};
+
+/** @param {number} ms @param {AbortSignal} signal */
+async function wait(ms, signal) {
+  signal.throwIfAborted();
+  await new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve(undefined);
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(undefined);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  signal.throwIfAborted();
+}
+
+/** keel's tick histogram and counters from one /metrics scrape. */
+async function scrapeKeel(healthPort) {
+  const res = await httpGet(healthPort, '/metrics', 5000);
+  if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`);
+  const buckets = [];
+  const counters = {};
+  for (const line of res.body.split('\n')) {
+    const b = /^keel_tick_duration_seconds_bucket\{(.*)\}\s+(\S+)$/.exec(line);
+    if (b) {
+      const le = /le="([^"]+)"/.exec(b[1])[1];
+      buckets.push({ le: le === '+Inf' ? Infinity : Number(le), count: Number(b[2]) });
+      continue;
+    }
+    const c = /^(keel_[a-z_]+_total|keel_tick_duration_seconds_(?:sum|count))(?:\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (c) counters[c[1]] = (counters[c[1]] ?? 0) + Number(c[2]);
+  }
+  buckets.sort((a, b) => a.le - b.le);
+  return { buckets, counters };
+}
+
+/**
+ * Starts one server and the bots, measures the window, stops both.
+ * @param {{ key: string, label: string }} system
+ */
+async function measure(system, { repo, scene, warmupS, windowS, progress, signal }) {
+  const node = process.execPath;
+  const port = await freePort();
+  let healthPort = 0;
+  for (let i = 0; i < 20 && system.key === 'keel' && (healthPort === 0 || healthPort === port); i++) healthPort = await freePort();
+  const common = ['--tick-rate', String(TICK_RATE), '--send-rate', String(SEND_RATE), '--max-players', String(MAX_PLAYERS)];
+  const serverArgs = {
+    keel: [
+      join(repo, 'dist', 'keel.mjs'), 'serve', scene, '--port', String(port), '--host', '127.0.0.1',
+      '--health-port', String(healthPort), '--health-host', '127.0.0.1', ...common,
+      '--no-watch', '--log-format', 'json', '--log-level', 'warn',
+    ],
+    json: [join(repo, 'bench', 'net', 'json-server.mjs'), '--scene', scene, '--port', String(port), ...common],
+    colyseus: [join(repo, 'bench', 'net', 'colyseus-server.mjs'), '--scene', scene, '--port', String(port), ...common],
+  }[system.key];
+
+  progress(`${system.label}: starting the server`);
+  const server = spawnTracked(node, serverArgs, { cwd: repo, env: { ...process.env, NODE_ENV: 'production' } });
+  const serverLines = lineReader(server);
+  let bots = null;
+  try {
+    if (system.key === 'keel') {
+      await waitForPort(port, { timeoutMs: START_TIMEOUT_MS, intervalMs: 20, exited: server.exited });
+      for (let i = 0; ; i++) {
+        const r = await httpGet(healthPort, '/readyz', 2000).catch(() => null);
+        if (r?.status === 200) break;
+        if (i >= START_TIMEOUT_MS / 50 || server.exitInfo) throw new Error(`keel did not become ready\n${tail(server)}`);
+        await sleep(50);
+      }
+    } else {
+      await serverLines.wait((l) => l.startsWith('listening '), START_TIMEOUT_MS, `${system.label}: start`);
+    }
+
+    progress(`${system.label}: ${BOTS} bots joining`);
+    const maxSeconds = warmupS + windowS + 120;
+    bots = spawnTracked(node, [join(repo, 'bench', 'net', 'bots.mjs'), '--system', system.key, '--port', String(port), '--count', String(BOTS), '--max-seconds', String(maxSeconds)], { cwd: repo });
+    const botLines = lineReader(bots);
+    const joined = JSON.parse(await botLines.wait(isEvent('joined'), JOIN_TIMEOUT_MS, `${system.label}: bots joining`));
+    if (joined.joined === 0) throw new Error(`${system.label}: no bot joined (${joined.refused.join('; ')})\n${tail(server)}`);
+
+    progress(`${system.label}: ${joined.joined}/${BOTS} joined; warming up ${warmupS} s`);
+    await wait(warmupS * 1000, signal);
+
+    /** One sample of everything, as close together in time as possible. */
+    const sample = async () => {
+      const cpu = cpuSample(server.pid);
+      const botCpu = cpuSample(bots.pid);
+      const botReply = botLines.wait(isEvent('sample'), SAMPLE_TIMEOUT_MS, `${system.label}: bots sample`);
+      process.kill(bots.pid, 'SIGUSR2');
+      let ticks = null;
+      let metrics = null;
+      if (system.key === 'keel') metrics = await scrapeKeel(healthPort);
+      else {
+        const reply = serverLines.wait(isEvent('ticks'), SAMPLE_TIMEOUT_MS, `${system.label}: tick report`);
+        process.kill(server.pid, 'SIGUSR2');
+        ticks = JSON.parse(await reply);
+      }
+      return { cpu, botCpu, bots: JSON.parse(await botReply), ticks, metrics };
+    };
+
+    const start = await sample();
+    progress(`${system.label}: measuring ${windowS} s`);
+    const rss = [];
+    const botRss = [];
+    const until = performance.now() + windowS * 1000;
+    for (let i = 0; i < windowS * 2 + 10 && performance.now() < until; i++) {
+      rss.push(rssKiB(server.pid));
+      botRss.push(rssKiB(bots.pid));
+      await wait(Math.min(1000, Math.max(0, until - performance.now())), signal);
+    }
+    const end = await sample();
+    rss.push(rssKiB(server.pid));
+
+    if (server.exitInfo) throw new Error(`${system.label}: the server exited during the window\n${tail(server)}`);
+    return summarise(system, { start, end, rss: rss.filter((x) => x !== null), botRss: botRss.filter((x) => x !== null), joined, server });
+  } finally {
+    progress(`${system.label}: stopping`);
+    if (bots) await stopProcess(bots, STOP_GRACE_MS);
+    await stopProcess(server, STOP_GRACE_MS);
+  }
+}
+
+function summarise(system, { start, end, rss, botRss, joined, server }) {
+  const seconds = (end.bots.at - start.bots.at) / 1000;
+  const n = Math.min(start.bots.bytes.length, end.bots.bytes.length);
+  const perBotBytes = [];
+  const perBotMsgs = [];
+  for (let i = 0; i < n; i++) {
+    if (end.bots.bytes[i] === 0) continue; // never joined
+    perBotBytes.push((end.bots.bytes[i] - start.bots.bytes[i]) / seconds);
+    perBotMsgs.push((end.bots.messages[i] - start.bots.messages[i]) / seconds);
+  }
+  const cpu = cpuPercent(start.cpu, end.cpu);
+  const botCpu = cpuPercent(start.botCpu, end.botCpu);
+  let tick;
+  let send = null;
+  let extra = {};
+  if (system.key === 'keel') {
+    const a = start.metrics;
+    const b = end.metrics;
+    const buckets = b.buckets.map((x, i) => ({ le: x.le, count: x.count - (a.buckets[i]?.count ?? 0) }));
+    const d = (k) => (b.counters[k] ?? 0) - (a.counters[k] ?? 0);
+    const count = d('keel_tick_duration_seconds_count');
+    tick = {
+      n: count,
+      p50: histogramQuantile(buckets, 0.5) * 1000,
+      p99: histogramQuantile(buckets, 0.99) * 1000,
+      mean: count ? (d('keel_tick_duration_seconds_sum') / count) * 1000 : NaN,
+      estimated: true,
+    };
+    extra = { dropped: d('keel_ticks_dropped_total'), overruns: d('keel_tick_overruns_total'), serverBytesOut: d('keel_network_sent_bytes_total') };
+  } else {
+    tick = end.ticks.tick;
+    send = end.ticks.send;
+    extra = { dropped: end.ticks.dropped - start.ticks.dropped };
+  }
+  const warningLines = server
+    .output()
+    .split('\n')
+    .filter((l) => /"level":(40|50|60)\b|"level":"(warn|error|fatal)"/.test(l));
+  const warningTexts = [...new Set(warningLines.map((l) => {
+    try {
+      return String(JSON.parse(l).msg).replace(/\d+/g, 'N');
+    } catch {
+      return l.slice(0, 80);
+    }
+  }))];
+  return {
+    system,
+    seconds,
+    joined: joined.joined,
+    live: end.bots.live,
+    entitiesSeen: end.bots.entities,
+    bytesPerClient: mean(perBotBytes),
+    bytesMin: Math.min(...perBotBytes),
+    bytesMax: Math.max(...perBotBytes),
+    msgsPerClient: mean(perBotMsgs),
+    cpuPct: cpu.pct,
+    cpuSource: cpu.source,
+    botCpuPct: botCpu.pct,
+    tick,
+    send,
+    rssMB: Math.max(...rss) / 1024,
+    botRssMB: botRss.length ? Math.max(...botRss) / 1024 : NaN,
+    warnings: warningLines.length,
+    warningTexts,
+    ...extra,
+  };
+}
+
+const kib = (bytes) => bytes / 1024;
+const pass = (ok) => (ok ? 'pass' : 'MISS');
+
+function tables(results, { quick, warmupS, windowS, entities }) {
+  const [keel, json, coly] = results;
+  const rows = results.map((r) => [
+    r.system.label,
+    fmt(kib(r.bytesPerClient), 1),
+    r === keel ? '1.00×' : `${fmt(r.bytesPerClient / keel.bytesPerClient, 2)}×`,
+    fmt(r.cpuPct, 1),
+    `${r.tick.estimated ? '≈' : ''}${fmt(r.tick.p50, 2)} / ${r.tick.estimated ? '≈' : ''}${fmt(r.tick.p99, 2)}`,
+    fmt(r.rssMB, 0),
+    fmt(r.msgsPerClient, 1),
+    fmt(kib(r.bytesPerClient / r.msgsPerClient), 2),
+  ]);
+  const byteRatioJson = keel.bytesPerClient / json.bytesPerClient;
+  const byteRatioColy = keel.bytesPerClient / coly.bytesPerClient;
+  const cpuRatio = keel.cpuPct / coly.cpuPct;
+  const perSnapshot = (r) => r.bytesPerClient / r.msgsPerClient;
+  const snapNote = (other) => ` (per snapshot ${fmt(perSnapshot(keel) / perSnapshot(other), 3)}×)`;
+  const notes = [
+    `Scenario: arena + ${MOVERS} dynamic bodies kept moving (${entities} scene entities + ${BOTS} players), ${BOTS} bots, ${TICK_RATE} Hz tick, ${SEND_RATE} Hz send; ${fmt(keel.seconds, 1)} s window after ${warmupS} s warm-up${quick ? ' (--quick: short window, figures are rough)' : ''}.`,
+    'KiB/client/s: WebSocket payload bytes received per bot per second, mean over bots (frame headers not counted, for all three). vs keel: that figure over keel\'s.',
+    'Server CPU: user + system time of the server process (all threads) over the window, % of one core. RSS: peak VmRSS of the server process.',
+    `keel tick: estimated from the keel_tick_duration_seconds histogram of /metrics (buckets 0.5/1/2/4/8/16 ms; linear inside a bucket, as PromQL's histogram_quantile), mean ${fmt(keel.tick.mean, 2)} ms (exact, from _sum/_count); a tick there covers input, physics, scripts and the snapshots sent on that tick.`,
+    `JSON broadcast tick: measured per step in the server, including the broadcast on every third tick; the broadcast alone p50/p99 ${fmt(json.send?.p50, 2)} / ${fmt(json.send?.p99, 2)} ms.`,
+    `Colyseus tick: the simulation step plus copying poses into the schema; patches are sent by Colyseus on its own 50 ms timer, not inside a tick: broadcastPatch p50/p99 ${fmt(coly.send?.p50, 2)} / ${fmt(coly.send?.p99, 2)} ms.`,
+    `Bots joined ${results.map((r) => `${r.system.label} ${r.joined}/${BOTS}`).join(', ')}; entities held by a client at the end: ${results.map((r) => `${r.system.label} ${r.entitiesSeen}`).join(', ')}.`,
+    `Per-bot spread (KiB/s, min-max): ${results.map((r) => `${r.system.label} ${fmt(kib(r.bytesMin), 1)}-${fmt(kib(r.bytesMax), 1)}`).join(', ')}.`,
+    `Ticks dropped in the window by a loop that fell behind: ${results.map((r) => `${r.system.label} ${r.dropped ?? '—'}`).join(', ')}; server warnings over the whole run (start, joins, warm-up, window): ${results.map((r) => `${r.system.label} ${r.warnings}`).join(', ')}.`,
+    ...results.filter((r) => r.warningTexts.length).map((r) => `${r.system.label} warnings: ${r.warningTexts.slice(0, 3).map((t) => `"${t}"`).join(', ')}.`),
+    `Bots process (not the server): CPU ${results.map((r) => `${r.system.label} ${fmt(r.botCpuPct, 0)}%`).join(', ')}; peak RSS ${results.map((r) => `${r.system.label} ${fmt(r.botRssMB, 0)} MB`).join(', ')}.`,
+    'The baselines run keel\'s compiled simulation (physics, scene scripts, player movement), so all three do the same simulation work; Colyseus state is float32 transforms in a MapSchema, its idiomatic compact form.',
+  ];
+  return [
+    {
+      title: `Network: ${BOTS} bots, arena + ${MOVERS} moving bodies, ${TICK_RATE} Hz tick, ${SEND_RATE} Hz send, ${windowS} s`,
+      columns: ['server', 'KiB/client/s', 'vs keel', 'server CPU %', 'tick p50 / p99 ms', 'RSS MB', 'snapshots/s per client', 'KiB/snapshot'],
+      rows,
+      notes,
+    },
+    {
+      title: 'Network goals',
+      columns: ['goal', 'target', 'measured', 'result'],
+      rows: [
+        ['keel bytes/client/s vs JSON broadcast', '≤ 0.20×', `${fmt(byteRatioJson, 3)}×${snapNote(json)}`, pass(byteRatioJson <= 0.2)],
+        ['keel bytes/client/s vs Colyseus', '≤ 0.50×', `${fmt(byteRatioColy, 3)}×${snapNote(coly)}`, pass(byteRatioColy <= 0.5)],
+        ['keel server CPU vs Colyseus', '≤ 1.00×', `${fmt(cpuRatio, 2)}× (${fmt(keel.cpuPct, 1)}% vs ${fmt(coly.cpuPct, 1)}%)`, pass(cpuRatio <= 1)],
+      ],
+      notes: [
+        'A server that falls behind sends fewer snapshots than the 20 Hz asked for, and so fewer bytes per second: compare snapshots/s per client first; the per-snapshot ratio does not depend on it.',
+        ...(quick ? ['--quick: a 5 s window on a possibly busy machine; run without --quick for figures to quote.'] : []),
+      ],
+    },
+  ];
+}
