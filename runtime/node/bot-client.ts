@@ -17,20 +17,25 @@ export interface BotStats {
   closeCode: number | null;
   welcome: Welcome | null;
   snapshots: number;
+  /** Snapshots that were deltas against one this bot acknowledged. */
+  deltas: number;
   bytesIn: number;
   rttMs: number[];
 }
 
 /**
  * One simulated player over the real protocol: says hello, sends random moves and jumps,
- * acknowledges snapshots and measures round trips. Used by `keel bots` and the tests.
+ * acknowledges snapshots (the ack rides on each input) and measures round trips. Used by
+ * `keel bots` and the tests.
  */
 export class Bot {
   readonly mirror = new ClientMirror();
-  readonly stats: BotStats = { joined: false, refused: null, closeCode: null, welcome: null, snapshots: 0, bytesIn: 0, rttMs: [] };
+  readonly stats: BotStats = { joined: false, refused: null, closeCode: null, welcome: null, snapshots: 0, deltas: 0, bytesIn: 0, rttMs: [] };
   private ws: WebSocket | null = null;
   private timers: NodeJS.Timeout[] = [];
   private seq = 0;
+  /** Tick of the newest snapshot applied: the ack the next input carries. */
+  private acked = 0;
   private pings = new Map<number, number>();
   private nextPing = 1;
   private readonly writer = new Writer(64);
@@ -58,7 +63,8 @@ export class Bot {
           resolve();
         } else if (msg.type === MessageType.Snapshot) {
           this.stats.snapshots++;
-          if (this.mirror.apply(msg)) ws.send(encodeClient({ type: MessageType.Ack, tick: msg.tick }, this.writer));
+          if (msg.baseTick !== 0) this.stats.deltas++;
+          if (this.mirror.apply(msg)) this.acked = msg.tick;
         } else if (msg.type === MessageType.Pong) {
           const sent = this.pings.get(msg.id);
           if (sent !== undefined) {
@@ -88,7 +94,7 @@ export class Bot {
       setInterval(() => {
         if (random() < 0.05) move = [random() * 2 - 1, random() * 2 - 1];
         const input = { seq: ++this.seq, moveX: move[0], moveZ: move[1], jump: random() < 0.02, yaw: random() * Math.PI * 2 };
-        if (ws.readyState === WebSocket.OPEN) ws.send(encodeClient({ type: MessageType.Input, inputs: [input] }, this.writer));
+        if (ws.readyState === WebSocket.OPEN) ws.send(encodeClient({ type: MessageType.Input, ack: this.acked, inputs: [input] }, this.writer));
       }, 1000 / rate),
       setInterval(() => {
         const id = this.nextPing++;

@@ -129,6 +129,7 @@ export class GameSession {
         if (c.player) return this.reject(c, CloseCode.Malformed, 'hello sent twice');
         return this.hello(c, msg.protocol, msg.token, msg.name);
       case MessageType.Input:
+        if (msg.ack) c.replica.ack(msg.ack);
         this.players!.enqueue(c.player!, msg.inputs);
         return;
       case MessageType.Ack:
@@ -197,7 +198,7 @@ export class GameSession {
     };
   }
 
-  /** Snapshots at the send rate: capture once, then one delta per joined client. */
+  /** Snapshots at the send rate: capture once, then one delta per joined client (encoded once per distinct baseline). */
   private replicate(tick: number): void {
     this.sendCredit += this.opts.sendRate / this.opts.tickRate;
     if (this.sendCredit < 1) return;
@@ -210,12 +211,15 @@ export class GameSession {
         this.reject(c, CloseCode.SlowConsumer, `too slow: over ${LIMITS.maxBufferedBytes / 1024} KiB of snapshots unsent`);
         continue;
       }
-      this.send(c, replicator.snapshotFor(c.replica, c.player.lastSeq));
+      this.transmit(c, replicator.encodeFor(c.replica, c.player.lastSeq));
     }
   }
 
   private send(c: Client, msg: ServerMessage): void {
-    const bytes = encodeServer(msg, this.writer);
+    this.transmit(c, encodeServer(msg, this.writer));
+  }
+
+  private transmit(c: Client, bytes: Uint8Array): void {
     this.opts.onBytesOut(bytes.byteLength);
     c.conn.send(bytes);
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bot } from '../../runtime/node/bot-client.js';
 import { mintJoinToken } from '../../runtime/node/join-token.js';
-import { encodeClient, MessageType } from '../../runtime/core/index.js';
+import { encodeClient, MessageType, PROTOCOL_VERSION } from '../../runtime/core/index.js';
 import { freePort } from '../helpers/ports.js';
 import { REPO, startKeel, stopAll, type KeelProcess } from '../helpers/keel-process.js';
 
@@ -66,6 +66,8 @@ describe('multiplayer', () => {
     await until(() => Math.hypot(...a.mirror.byId('player-2')!.position.map((v, i) => v - start[i]!)) > 0.5, 'bob moving in alice view');
     // The mirror holds the whole scene too.
     expect(a.mirror.byId('ground')?.components).toMatchObject({ mesh: { shape: 'box' } });
+    // The acks riding on the inputs reach the server: snapshots become deltas.
+    expect(a.stats.deltas).toBeGreaterThan(0);
     await b.close();
     await until(() => !a.mirror.byId('player-2'), 'bob gone from alice view');
     await proc.waitForRecord((r) => /^Player bob left/.test(String(r.msg)));
@@ -86,7 +88,10 @@ describe('multiplayer', () => {
     const { url } = await serve();
     const { ws, closed } = await raw(url);
     ws.send(encodeClient({ type: MessageType.Hello, protocol: 99, token: '', name: 'old' }));
-    expect(await closed).toEqual({ code: 4000, reason: 'protocol version 99 not supported (server speaks 1)' });
+    expect(await closed).toEqual({ code: 4000, reason: `protocol version 99 not supported (server speaks ${PROTOCOL_VERSION})` });
+    const old = await raw(url); // a client of the previous version
+    old.ws.send(encodeClient({ type: MessageType.Hello, protocol: PROTOCOL_VERSION - 1, token: '', name: 'old' }));
+    expect(await old.closed).toEqual({ code: 4000, reason: `protocol version ${PROTOCOL_VERSION - 1} not supported (server speaks ${PROTOCOL_VERSION})` });
   });
 
   it('garbage, truncated and oversized frames close only their sender; others keep receiving', async () => {
@@ -96,7 +101,7 @@ describe('multiplayer', () => {
     garbage.ws.send(new Uint8Array([0x7f, 1, 2, 3]));
     expect((await garbage.closed).code).toBe(4003);
     const truncated = await raw(url);
-    truncated.ws.send(encodeClient({ type: MessageType.Hello, protocol: 1, token: '', name: 'x' }).subarray(0, 3));
+    truncated.ws.send(encodeClient({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, token: '', name: 'x' }).subarray(0, 3));
     expect(await truncated.closed).toMatchObject({ code: 4003, reason: expect.stringMatching(/^malformed message: truncated/) });
     const big = await raw(url);
     big.ws.send(new Uint8Array(64 * 1024));
@@ -153,7 +158,7 @@ describe('multiplayer', () => {
     const t1 = await tickTotals();
     // The sleeper: says hello, then its socket stops reading.
     const sleeper = await raw(url);
-    sleeper.ws.send(encodeClient({ type: MessageType.Hello, protocol: 1, token: '', name: 'sleeper' }));
+    sleeper.ws.send(encodeClient({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, token: '', name: 'sleeper' }));
     await until(() => proc.records().some((r) => /joined as/.test(String(r.msg)) && r.name === 'sleeper'), 'sleeper joined');
     (sleeper.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     await proc.waitForRecord((r) => r.code === 4005 && /too slow/.test(String(r.reason)), 30_000);

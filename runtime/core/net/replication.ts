@@ -1,12 +1,17 @@
 import type { Entity, World } from '../world/world.js';
-import { MessageType, type EntityCreate, type EntityUpdate, type Snapshot } from '../protocol/messages.js';
-
-/** What a client holds of one entity: pose version and component version. */
-interface Held {
-  pose: number;
-  comp: number;
-}
-type WorldState = Map<number, Held>;
+import { Writer } from '../protocol/codec.js';
+import {
+  diffPose,
+  entityDescriptor,
+  newPose,
+  newUpdate,
+  quantizePose,
+  setSnapshotInputSeq,
+  writeSnapshot,
+  writeUpdate,
+  type EncodedCreate,
+  type WirePose,
+} from '../protocol/messages.js';
 
 /** Snapshots remembered for acks; a client whose ack is older than this gets a full snapshot. */
 export const SNAPSHOT_HISTORY = 64;
@@ -56,70 +61,193 @@ export class ReplicaClient {
   }
 }
 
+/** What the replicator keeps of one live entity between captures; updated in place. */
+interface Tracked extends EncodedCreate {
+  readonly netId: number;
+  /** The entity's version when `pose` was quantised, and its component version when `descriptor` was encoded. */
+  version: number;
+  comp: number;
+  descriptor: Uint8Array;
+  readonly pose: WirePose;
+}
+
+/** A frame row: netId, component version, then the pose's seven integers. */
+const STRIDE = 9;
+const NET_ID = 0;
+const COMP = 1;
+
+/** The world as captured on one send tick: one row per entity, in ascending netId order. */
+class Frame {
+  tick = 0;
+  count = 0;
+  rows = new Int32Array(0);
+
+  fill(tick: number, live: readonly Tracked[]): void {
+    this.tick = tick;
+    this.count = live.length;
+    if (this.rows.length < live.length * STRIDE) this.rows = new Int32Array(Math.max(live.length * STRIDE * 2, 64 * STRIDE));
+    const r = this.rows;
+    for (let i = 0, o = 0; i < live.length; i++, o += STRIDE) {
+      const t = live[i]!;
+      const p = t.pose;
+      r[o] = t.netId;
+      r[o + 1] = t.comp;
+      r[o + 2] = p.x;
+      r[o + 3] = p.y;
+      r[o + 4] = p.z;
+      r[o + 5] = p.ri;
+      r[o + 6] = p.ra;
+      r[o + 7] = p.rb;
+      r[o + 8] = p.rc;
+    }
+  }
+
+  poseAt(o: number, out: WirePose): WirePose {
+    const r = this.rows;
+    out.x = r[o + 2]!;
+    out.y = r[o + 3]!;
+    out.z = r[o + 4]!;
+    out.ri = r[o + 5]!;
+    out.ra = r[o + 6]!;
+    out.rb = r[o + 7]!;
+    out.rc = r[o + 8]!;
+    return out;
+  }
+}
+
+const byNetId = (a: Tracked, b: Tracked) => a.netId - b.netId;
+
 /**
- * Builds per-client delta snapshots of a world. Each send tick the replicator records every
- * entity's versions once (shared by all clients); a client's snapshot holds what changed since
- * the snapshot it acknowledged: entities created, destroyed, and changed. Unchanged entities
- * cost nothing; a client with no usable ack (new, or fallen behind the history) gets a full one.
+ * Builds delta snapshots of a world. Each send tick `capture` quantises the poses that changed
+ * since the previous one and records the world as a frame (a flat integer table, frames reused
+ * round a ring of SNAPSHOT_HISTORY). A client's snapshot is relative to the frame it last
+ * acknowledged: entities created, destroyed, and the fields of those whose quantised pose
+ * differs (see the wire format in protocol/messages.ts). Clients that acknowledged the same
+ * frame get the same bytes but for their inputSeq, so a snapshot is encoded once per distinct
+ * baseline per send tick, not once per client; a client with no usable ack (new, or fallen
+ * behind the history) gets a full one, itself encoded once per tick.
  */
 export class Replicator {
   readonly netIds = new NetIds();
-  private readonly history = new Map<number, WorldState>();
-  private readonly order: number[] = [];
+  private readonly tracked = new Map<string, Tracked>();
+  /** The entities of the last capture, in ascending netId order. */
+  private readonly live: Tracked[] = [];
+  private readonly frames: Frame[] = [];
+  private readonly byTick = new Map<number, Frame>();
+  private next = 0;
+  /** Net ids of entities removed since the last capture. */
+  private readonly gone: number[] = [];
   private readonly pendingFree: { tick: number; netId: number }[] = [];
-  private current: WorldState = new Map();
-  /** Components JSON per entity, kept while its component version holds: full snapshots reuse it. */
-  private readonly json = new Map<string, { comp: number; text: string }>();
   private currentTick = 0;
+  /** Snapshots of the current tick encoded so far, by baseline tick (0: full); inputSeq 0. */
+  private readonly encoded = new Map<number, Uint8Array>();
+  // Scratch for encoding, reused every time.
+  private readonly created: Tracked[] = [];
+  private readonly destroyed: number[] = [];
+  private readonly changes = new Writer(16 * 1024);
+  private readonly out = new Writer(16 * 1024);
+  private readonly basePose = newPose();
+  private readonly update = newUpdate();
 
   constructor(private readonly world: World) {
     world.on((ev) => {
-      if (ev.type === 'removed') {
-        this.netIds.release(ev.entity.id);
-        this.json.delete(ev.entity.id);
-      }
+      if (ev.type !== 'removed') return;
+      const t = this.tracked.get(ev.entity.id);
+      this.netIds.release(ev.entity.id);
+      if (!t) return;
+      this.tracked.delete(ev.entity.id);
+      this.gone.push(t.netId);
     });
   }
 
-  /** Records the world's state at `tick`; call once per send tick before `snapshotFor`. */
+  /** Records the world's state at `tick`; call once per send tick before `encodeFor`. */
   capture(tick: number): void {
-    const state: WorldState = new Map();
-    for (const e of this.world.values()) state.set(this.netIds.get(e.id), { pose: e.version, comp: e.componentVersion });
-    // Entities gone since the previous capture: their net id is free once no remembered snapshot holds it.
-    for (const [netId] of this.current) if (!state.has(netId)) this.pendingFree.push({ tick, netId });
-    this.history.set(tick, state);
-    this.order.push(tick);
-    while (this.order.length > SNAPSHOT_HISTORY) this.history.delete(this.order.shift()!);
-    const oldest = this.order[0]!;
+    const live = this.live;
+    live.length = 0;
+    for (const e of this.world.values()) {
+      let t = this.tracked.get(e.id);
+      if (!t) {
+        t = { netId: this.netIds.get(e.id), version: -1, comp: -1, descriptor: new Uint8Array(0), pose: newPose() };
+        this.tracked.set(e.id, t);
+      }
+      if (t.version !== e.version) {
+        t.version = e.version;
+        quantizePose(e.position, e.rotation, t.pose);
+        if (t.comp !== e.componentVersion) {
+          t.comp = e.componentVersion;
+          t.descriptor = entityDescriptor(e.id, visibleComponents(e));
+        }
+      }
+      live.push(t);
+    }
+    live.sort(byNetId); // nearly sorted already: net ids follow insertion order but for recycled ones
+
+    let frame = this.frames[this.next];
+    if (!frame) this.frames.push((frame = new Frame()));
+    else this.byTick.delete(frame.tick);
+    this.next = (this.next + 1) % SNAPSHOT_HISTORY;
+    frame.fill(tick, live);
+    this.byTick.set(tick, frame);
+
+    // Entities gone since the previous capture: their net id is free once no remembered frame holds it.
+    for (const netId of this.gone) this.pendingFree.push({ tick, netId });
+    this.gone.length = 0;
+    const oldest = this.frames[this.frames.length < SNAPSHOT_HISTORY ? 0 : this.next]!.tick;
     while (this.pendingFree.length && this.pendingFree[0]!.tick <= oldest) this.netIds.recycle(this.pendingFree.shift()!.netId);
-    this.current = state;
+
     this.currentTick = tick;
+    this.encoded.clear();
   }
 
-  /** The snapshot to send `client` for the last captured tick, and records it as in flight. */
-  snapshotFor(client: ReplicaClient, inputSeq: number): Snapshot {
-    const base = client.ackedTick ? this.history.get(client.ackedTick) : undefined;
-    const created: EntityCreate[] = [];
-    const changed: EntityUpdate[] = [];
-    const destroyed: number[] = [];
-    for (const e of this.world.values()) {
-      const netId = this.netIds.get(e.id);
-      const held = base?.get(netId);
-      if (!held || held.comp !== e.componentVersion) created.push({ netId, id: e.id, components: this.componentsJson(e), position: e.position, rotation: e.rotation });
-      else if (held.pose !== e.version) changed.push({ netId, position: e.position, rotation: e.rotation });
+  /**
+   * The snapshot to send `client` for the last captured tick, encoded, and records it as in
+   * flight. The bytes are the client's own (safe to hand to a socket).
+   */
+  encodeFor(client: ReplicaClient, inputSeq: number): Uint8Array {
+    const base = client.ackedTick ? this.byTick.get(client.ackedTick) : undefined;
+    const baseTick = base ? base.tick : 0;
+    let shared = this.encoded.get(baseTick);
+    if (!shared) {
+      shared = this.encode(base);
+      this.encoded.set(baseTick, shared);
     }
-    if (base) for (const [netId] of base) if (!this.current.has(netId)) destroyed.push(netId);
+    const bytes = shared.slice();
+    setSnapshotInputSeq(bytes, inputSeq);
     client.inFlight.push(this.currentTick);
     if (client.inFlight.length > SNAPSHOT_HISTORY) client.inFlight.shift();
-    return { type: MessageType.Snapshot, tick: this.currentTick, baseTick: base ? client.ackedTick : 0, inputSeq, created, destroyed, changed };
+    return bytes;
   }
 
-  private componentsJson(e: Entity): string {
-    const cached = this.json.get(e.id);
-    if (cached && cached.comp === e.componentVersion) return cached.text;
-    const text = visibleComponents(e);
-    this.json.set(e.id, { comp: e.componentVersion, text });
-    return text;
+  /** The current frame relative to `base` (nothing: a full snapshot), with inputSeq 0. */
+  private encode(base: Frame | undefined): Uint8Array {
+    const { live, created, destroyed, changes, basePose, update } = this;
+    created.length = 0;
+    destroyed.length = 0;
+    changes.reset();
+    let changedCount = 0;
+    let prevNetId = 0;
+    // Both lists ascend by netId: walk them side by side.
+    const rows = base?.rows;
+    const end = base ? base.count * STRIDE : 0;
+    let o = 0;
+    for (const t of live) {
+      while (o < end && rows![o + NET_ID]! < t.netId) {
+        destroyed.push(rows![o + NET_ID]!);
+        o += STRIDE;
+      }
+      if (o < end && rows![o + NET_ID] === t.netId) {
+        if (rows![o + COMP] !== t.comp) created.push(t);
+        else if (diffPose(base!.poseAt(o, basePose), t.pose, update)) {
+          writeUpdate(changes, t.netId - prevNetId, update);
+          prevNetId = t.netId;
+          changedCount++;
+        }
+        o += STRIDE;
+      } else created.push(t);
+    }
+    for (; o < end; o += STRIDE) destroyed.push(rows![o + NET_ID]!);
+    writeSnapshot(this.out.reset(), { tick: this.currentTick, baseTick: base ? base.tick : 0, inputSeq: 0 }, created, destroyed, changedCount, changes.written());
+    return this.out.finish();
   }
 }
 

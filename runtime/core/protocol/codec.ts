@@ -1,7 +1,9 @@
 /**
  * Byte-level reading and writing for the wire protocol: little-endian, bounds-checked reads
  * that throw ProtocolError (so a malformed frame is one catchable error, never a crash), and a
- * growable writer that reuses its buffer between messages.
+ * growable writer that reuses its buffer between messages (it doubles when full and keeps its
+ * size after a reset, so a writer reused every tick stops allocating once it has seen the
+ * largest message).
  */
 
 /** A frame that cannot be decoded. The server closes only its sender's connection. */
@@ -43,8 +45,24 @@ export class Reader {
   u32(what = 'u32'): number {
     return this.view.getUint32(this.need(4, what), true);
   }
+  i8(what = 'i8'): number {
+    return this.view.getInt8(this.need(1, what));
+  }
   i16(what = 'i16'): number {
     return this.view.getInt16(this.need(2, what), true);
+  }
+  /** Unsigned LEB128 integer of at most 32 bits (1 to 5 bytes; an overlong one is malformed). */
+  varuint(what = 'varuint'): number {
+    let v = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = this.u8(what);
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) {
+        if (v > 0xffffffff) break;
+        return v;
+      }
+    }
+    throw new ProtocolError(`${what} is not a 32-bit variable-length integer`);
   }
   /** Signed 24-bit integer. */
   i24(what = 'i24'): number {
@@ -127,8 +145,22 @@ export class Writer {
     this.view.setUint32(this.room(4), v >>> 0, true);
     return this;
   }
+  i8(v: number): this {
+    this.view.setInt8(this.room(1), v);
+    return this;
+  }
   i16(v: number): this {
     this.view.setInt16(this.room(2), v, true);
+    return this;
+  }
+  /** Unsigned LEB128: 7 bits a byte, low bits first; 1 byte below 128. */
+  varuint(v: number): this {
+    if (!(v >= 0 && v <= 0xffffffff && Number.isInteger(v))) throw new RangeError(`varuint ${v} is not a 32-bit unsigned integer`);
+    while (v >= 0x80) {
+      this.view.setUint8(this.room(1), (v & 0x7f) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    this.view.setUint8(this.room(1), v);
     return this;
   }
   i24(v: number): this {
@@ -156,6 +188,10 @@ export class Writer {
     const at = this.room(b.byteLength); // may replace this.buf: take the offset first
     this.buf.set(b, at);
     return this;
+  }
+  /** What was written, without a copy: valid until the next write or reset. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
   }
   /** A copy of what was written, safe to hand to a socket while this writer is reused. */
   finish(): Uint8Array {

@@ -1,0 +1,182 @@
+/**
+ * Replication end to end in memory: a server world that keeps changing, a Replicator, and
+ * clients that decode and apply what they are sent. Every client that applies a snapshot must
+ * then hold exactly the server's quantised state of that tick (no drift), whatever it lost and
+ * however late or out of order its acks arrived.
+ */
+import { describe, expect, it } from 'vitest';
+import { quatFromEulerDeg, quatMultiply, type Quat, type Vec3 } from '../../../runtime/core/math/vec.js';
+import { decodeServer, MessageType, quantizePose, type Snapshot, type WirePose } from '../../../runtime/core/protocol/messages.js';
+import { ClientMirror } from '../../../runtime/core/net/client-mirror.js';
+import { ReplicaClient, Replicator, SNAPSHOT_HISTORY } from '../../../runtime/core/net/replication.js';
+import { World } from '../../../runtime/core/world/world.js';
+import { ProtocolError } from '../../../runtime/core/protocol/codec.js';
+import { loadScene } from '../helpers.js';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const doc = (id: string, position: Vec3, color = '#808080') =>
+  loadScene([{ id, components: { transform: { position, rotation: [0, 0, 0] }, mesh: { shape: 'box', size: [1, 1, 1] }, material: { color }, script: { module: 'x.js' } } }]).entities[0]!;
+
+type Held = Map<string, { pose: WirePose; components: unknown }>;
+
+/** What every client must hold after applying the snapshot of this moment: by entity id, the quantised pose and the components it sees. */
+function serverState(world: World): Held {
+  const out: Held = new Map();
+  for (const e of world.values()) {
+    const { script: _script, ...visible } = e.components;
+    out.set(e.id, { pose: quantizePose(e.position, e.rotation), components: JSON.parse(JSON.stringify(visible)) });
+  }
+  return out;
+}
+
+function mirrorState(m: ClientMirror): Held {
+  const out: Held = new Map();
+  for (const e of m.entities.values()) {
+    const { x, y, z, ri, ra, rb, rc } = e.pose;
+    out.set(e.id, { pose: { x, y, z, ri, ra, rb, rc }, components: e.components });
+  }
+  return out;
+}
+
+interface SimClient {
+  name: string;
+  replica: ReplicaClient;
+  mirror: ClientMirror;
+  /** Whether it receives the snapshot of send number `n`. */
+  receives(n: number): boolean;
+  /** Send numbers after which an ack reaches the server (absent: never acks). */
+  ackDelay?(): number;
+  acks: { at: number; tick: number }[];
+  applied: number;
+  deltas: number;
+  olderBaselines: number;
+  bytes: number;
+}
+
+describe('replication', () => {
+  it('every client ends at the server’s quantised state: prompt, lossy with late and reordered acks, never acking, stalled past the history', () => {
+    const random = rng(42);
+    const world = new World();
+    let nextId = 0;
+    const spawn = () => world.add(doc(`e-${++nextId}`, [random() * 40 - 20, random() * 4, random() * 40 - 20]));
+    for (let i = 0; i < 60; i++) spawn();
+    const replicator = new Replicator(world);
+
+    const client = (name: string, receives: (n: number) => boolean, ackDelay?: () => number): SimClient => ({
+      name,
+      replica: new ReplicaClient(),
+      mirror: new ClientMirror(),
+      receives,
+      ...(ackDelay ? { ackDelay } : {}),
+      acks: [],
+      applied: 0,
+      deltas: 0,
+      olderBaselines: 0,
+      bytes: 0,
+    });
+    const clients = [
+      client('prompt', () => true, () => 0),
+      client('lossy, late and reordered acks', () => random() > 0.4, () => Math.floor(random() * 8)),
+      client('never acks', () => true),
+      client('stalled', (n) => n < 20 || n > 20 + SNAPSHOT_HISTORY + 10, () => 1),
+      client('joins late', (n) => n >= 50, () => 0),
+    ];
+
+    const SENDS = 200;
+    for (let n = 0; n < SENDS; n++) {
+      const tick = 3 * (n + 1);
+      // The world changes: most entities move a little, some a lot, some turn over, some by less than a quantum.
+      for (const e of [...world.values()]) {
+        const r = random();
+        if (r < 0.15) continue;
+        const step = r < 0.7 ? 0.2 : r < 0.85 ? 30 : r < 0.9 ? 5000 : 0.0005;
+        const p: Vec3 = [e.position[0] + (random() - 0.5) * step, random() < 0.5 ? e.position[1] : e.position[1] + (random() - 0.5) * step, e.position[2] + (random() - 0.5) * step];
+        const turn = random() < 0.2 ? quatFromEulerDeg([random() * 360, random() * 360, random() * 360]) : quatFromEulerDeg([random() * 4, random() * 4, 0]);
+        const q: Quat = quatMultiply(e.rotation, turn);
+        world.setPose(e, p, q);
+      }
+      if (random() < 0.3) world.remove(`e-${1 + Math.floor(random() * nextId)}`);
+      if (random() < 0.3) spawn();
+      if (random() < 0.2) {
+        const e = [...world.values()][Math.floor(random() * world.size)];
+        if (e) world.setComponent(e, 'material', { ...e.components.material!, color: `#${Math.floor(random() * 0xffffff).toString(16).padStart(6, '0')}` });
+      }
+
+      replicator.capture(tick);
+      const expected = serverState(world);
+      for (const c of clients) {
+        // Acks whose time has come reach the server, in shuffled order.
+        const due = c.acks.filter((a) => a.at <= n).sort(() => random() - 0.5);
+        c.acks = c.acks.filter((a) => a.at > n);
+        for (const a of due) c.replica.ack(a.tick);
+        if (n < 50 && c.name === 'joins late') continue;
+        const bytes = replicator.encodeFor(c.replica, n);
+        if (!c.receives(n)) continue;
+        c.bytes += bytes.byteLength;
+        const s = decodeServer(bytes) as Snapshot;
+        expect(s.type).toBe(MessageType.Snapshot);
+        expect(s.inputSeq).toBe(n);
+        const lastTick = c.mirror.lastTick;
+        expect(c.mirror.apply(s), `${c.name}: snapshot ${tick} applies`).toBe(true);
+        c.applied++;
+        if (s.baseTick) c.deltas++;
+        if (s.baseTick && s.baseTick < lastTick) c.olderBaselines++;
+        expect(mirrorState(c.mirror), `${c.name} at tick ${tick}`).toEqual(expected);
+        if (c.ackDelay) c.acks.push({ at: n + c.ackDelay(), tick });
+      }
+    }
+
+    const [prompt, lossy, never, stalled, late] = clients as [SimClient, SimClient, SimClient, SimClient, SimClient];
+    expect(prompt.deltas).toBe(SENDS - 1);
+    expect(lossy.applied).toBeGreaterThan(SENDS * 0.5);
+    expect(lossy.deltas).toBeGreaterThan(lossy.applied * 0.8);
+    expect(lossy.olderBaselines).toBeGreaterThan(20); // decoded against states older than its newest
+    expect(never.deltas).toBe(0);
+    expect(stalled.deltas).toBeGreaterThan(100);
+    expect(late.applied).toBe(SENDS - 50);
+    expect(prompt.bytes).toBeLessThan(never.bytes / 3);
+  });
+
+  it('encodes once per baseline: clients that acked the same snapshot get the same bytes but for their inputSeq', () => {
+    const world = new World();
+    for (let i = 0; i < 10; i++) world.add(doc(`e-${i}`, [i, 0, 0]));
+    const replicator = new Replicator(world);
+    const [a, b, c] = [new ReplicaClient(), new ReplicaClient(), new ReplicaClient()];
+    replicator.capture(3);
+    for (const r of [a, b, c]) replicator.encodeFor(r, 0);
+    a.ack(3);
+    b.ack(3);
+    for (const e of world.values()) world.setPose(e, [e.position[0], 1, 0]);
+    replicator.capture(6);
+    const [ba, bb, bc] = [replicator.encodeFor(a, 7), replicator.encodeFor(b, 8), replicator.encodeFor(c, 9)];
+    expect(ba).not.toBe(bb); // each client's own buffer
+    expect([...ba.subarray(13)]).toEqual([...bb.subarray(13)]);
+    expect([(decodeServer(ba) as Snapshot).inputSeq, (decodeServer(bb) as Snapshot).inputSeq]).toEqual([7, 8]);
+    expect((decodeServer(ba) as Snapshot).baseTick).toBe(3);
+    expect((decodeServer(bc) as Snapshot).baseTick).toBe(0);
+    expect(ba.byteLength).toBeLessThan(bc.byteLength / 3);
+  });
+
+  it('a mirror refuses a snapshot relative to a state it does not hold, one older than the last applied, and updates of entities its baseline lacks', () => {
+    const m = new ClientMirror();
+    const s = (tick: number, baseTick: number): Snapshot => ({ type: MessageType.Snapshot, tick, baseTick, inputSeq: 0, created: [], destroyed: [], changed: [] });
+    expect(m.apply(s(10, 0))).toBe(true);
+    expect(m.apply(s(13, 7))).toBe(false);
+    expect(m.apply(s(13, 10))).toBe(true);
+    expect(m.apply(s(12, 10))).toBe(false);
+    const orphan = { ...s(16, 13), changed: [{ netId: 5, codes: 1, x: 1, y: 0, z: 0, ri: 0, ra: 0, rb: 0, rc: 0 }] };
+    expect(() => m.apply(orphan)).toThrow(ProtocolError);
+    expect(m.lastTick).toBe(13);
+    expect(() => m.apply({ ...s(16, 13), created: [{ netId: 1, id: 'x', components: '[1]', pose: quantizePose([0, 0, 0], [0, 0, 0, 1]) }] })).toThrow(/not an object/);
+  });
+});
