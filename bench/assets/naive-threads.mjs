@@ -6,7 +6,7 @@
  *   node bench/assets/naive-threads.mjs --scene PATH --count N --base-port P
  *
  * Each worker runs dist/fleet-worker.mjs, the very code a thread-mode fleet instance runs, with
- * the same per-instance environment (game port P+i, health port P+1000+i, id), but with no
+ * the same per-instance environment (game port P+i, id; no health port), but with no
  * shared heightfields: the worker's AssetRoot starts empty and reads the file into memory of its
  * own, as `keel serve` does. The main thread reads nothing. So the only difference from
  * `keel fleet --mode thread` is that the asset is held N times instead of once (and there is no
@@ -51,7 +51,9 @@ async function main() {
     const env = {
       ...process.env,
       SERVER_PORT: String(opts.basePort + i),
-      SERVER_HEALTH_PORT: String(opts.basePort + 1000 + i),
+      // No health endpoint: a thread-mode fleet serves those from its main thread, not from an
+      // extra thread per instance, so a health thread here would charge the baseline for it.
+      SERVER_HEALTH_PORT: '0',
       SERVER_ID: id,
       SERVER_LOG_FORMAT: 'json',
     };

@@ -23,29 +23,14 @@
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { matchMaker, Room, Server } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
 import { defineTypes, Encoder, MapSchema, Schema } from '@colyseus/schema';
-import { exitWithParent, loadScenario, onReportSignal, TickTimes } from './sim-host.mjs';
+import { exitWithParent, loadScenario, onReportSignal, serverArgs, TickTimes } from './sim-host.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values: args } = parseArgs({
-  options: {
-    scene: { type: 'string' },
-    port: { type: 'string' },
-    'tick-rate': { type: 'string', default: '60' },
-    'send-rate': { type: 'string', default: '20' },
-    'max-players': { type: 'string', default: '64' },
-  },
-});
-if (!args.scene || !args.port) {
-  process.stderr.write('usage: colyseus-server.mjs --scene <file> --port <port> [--tick-rate 60] [--send-rate 20] [--max-players 64]\n');
-  process.exit(2);
-}
-const tickRate = Number(args['tick-rate']);
-const sendRate = Number(args['send-rate']);
-const maxPlayers = Number(args['max-players']);
+const args = serverArgs('colyseus-server.mjs');
+const { tickRate, sendRate, maxPlayers } = args;
 const STEP_MS = 1000 / tickRate;
 const MAX_CATCH_UP = 4;
 

@@ -17,6 +17,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 /** At most this many samples per window; a window is seconds long, so this is never reached in a run. */
 const MAX_SAMPLES = 200_000;
@@ -87,4 +88,32 @@ export function exitWithParent() {
   setInterval(() => {
     if (process.ppid !== parent) process.exit(0);
   }, 1000).unref();
+}
+
+/**
+ * The command line both baseline servers take:
+ * `--scene <file> --port <port> [--tick-rate 60] [--send-rate 20] [--max-players 64]`.
+ * Prints the usage and exits 2 when the scene or port is missing.
+ */
+export function serverArgs(script) {
+  const { values: args } = parseArgs({
+    options: {
+      scene: { type: 'string' },
+      port: { type: 'string' },
+      'tick-rate': { type: 'string', default: '60' },
+      'send-rate': { type: 'string', default: '20' },
+      'max-players': { type: 'string', default: '64' },
+    },
+  });
+  if (!args.scene || !args.port) {
+    process.stderr.write(`usage: ${script} --scene <file> --port <port> [--tick-rate 60] [--send-rate 20] [--max-players 64]\n`);
+    process.exit(2);
+  }
+  return {
+    scene: args.scene,
+    port: Number(args.port),
+    tickRate: Number(args['tick-rate']),
+    sendRate: Number(args['send-rate']),
+    maxPlayers: Number(args['max-players']),
+  };
 }
