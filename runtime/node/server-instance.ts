@@ -16,7 +16,7 @@ import { loadSceneFile, type LoadedScene } from './scene-loader.js';
 import { createSleepClock } from './sleep-clock.js';
 import { WsTransport } from './ws-transport.js';
 import { EXIT } from './exit-codes.js';
-import { HealthMonitor } from './health/health-monitor.js';
+import { HealthMonitor, type HealthLink, type HealthMonitorOptions } from './health/health-monitor.js';
 import { HealthState, type Heartbeat } from './health/heartbeat.js';
 import { InstanceMetrics } from './health/metrics.js';
 import { GameSession, LIMITS } from './game-session.js';
@@ -42,6 +42,11 @@ export interface ServerInstanceDeps {
    * several instances in one process turns this off and watches the heartbeat itself.
    */
   processWatchdog?: boolean;
+  /**
+   * Who serves the health endpoints: by default a health worker thread of this instance
+   * (HealthMonitor). A thread-mode fleet serves them from its main thread instead.
+   */
+  health?: (options: HealthMonitorOptions) => HealthLink;
 }
 
 export interface InstanceStatus {
@@ -82,10 +87,11 @@ export class ServerInstance {
   private reloads = 0;
   private lifecycle: InstanceState = 'starting';
   private loopDone: Promise<void> | null = null;
-  private health: HealthMonitor | null = null;
+  private health: HealthLink | null = null;
   private healthPort = 0;
   private readonly sharedHeartbeat: Heartbeat | undefined;
   private readonly processWatchdog: boolean;
+  private readonly healthLink: (options: HealthMonitorOptions) => HealthLink;
   readonly metrics: InstanceMetrics;
   private readonly session: GameSession;
   /** Set when config.agones: the Agones SDK sidecar hears of lifecycle, health and players. */
@@ -99,6 +105,7 @@ export class ServerInstance {
     this.clock = deps.clock ?? createSleepClock();
     this.sharedHeartbeat = deps.heartbeat;
     this.processWatchdog = deps.processWatchdog ?? true;
+    this.healthLink = deps.health ?? ((options) => new HealthMonitor(options));
     this.transport = deps.transport ?? new WsTransport({ port: config.port, host: config.host, maxPayload: LIMITS.maxFrameBytes });
     this.loop = new FixedStepLoop({
       tickRate: config.tickRate,
@@ -148,26 +155,25 @@ export class ServerInstance {
   }
 
   /**
-   * Starts the health listener (so /readyz can say what is happening), loads the scene (unless
-   * given), binds the game port and starts ticking. On failure everything started is stopped.
+   * Loads the scene (unless given), binds the game port and starts ticking. The health listener
+   * starts meanwhile and is not waited for before the game port accepts and the loop ticks
+   * (/readyz is served by that listener, so it answers once it is up). Resolves once the health
+   * listener is up too; if it cannot bind, everything started is stopped again and the promise
+   * rejects. Nothing is logged before then, so a failed start writes nothing but its error.
    */
   async start(): Promise<void> {
     const t0 = performance.now();
     this.startedAt = t0;
+    // The health thread boots while this one loads the scene and binds the game port.
+    const health = this.config.healthPort !== 0 ? this.startHealth() : Promise.resolve();
+    health.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+    let scene: LoadedScene;
+    let loadMs: number;
     try {
-      // The health thread boots while this one loads the scene; both must be done before binding.
-      const health = this.config.healthPort !== 0 ? this.startHealth() : Promise.resolve();
-      health.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
       const t1 = performance.now();
-      const scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
-      const sim = this.buildSimulation(scene);
-      this.use(scene, sim);
-      const loadMs = performance.now() - t1;
-      await health;
-      this.log.info(
-        { scene: scene.doc.name, entities: sim.world.size, bodies: sim.physics.stats().bodies, scripts: sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
-        `Scene ${scene.doc.name} loaded (${sim.world.size} entities) in ${Math.round(loadMs)} ms`,
-      );
+      scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
+      this.use(scene, this.buildSimulation(scene));
+      loadMs = performance.now() - t1;
       this.health?.setDetail('binding the game port');
       const { port } = await this.transport.listen({
         connect: (c) => this.session.connect(c),
@@ -175,21 +181,25 @@ export class ServerInstance {
         disconnect: (c, code, reason) => this.session.disconnect(c, code, reason),
       });
       this.boundPort = port;
+      this.lifecycle = 'running';
+      this.loopDone = this.loop.start();
+      this.setHealthState(HealthState.ready);
+      await health;
     } catch (err) {
-      await this.health?.stop();
-      this.agones?.close();
-      this.lifecycle = 'stopped';
+      await this.abortStart();
       throw err;
     }
-    this.lifecycle = 'running';
-    this.loopDone = this.loop.start();
-    this.setHealthState(HealthState.ready);
+    const sim = this.sim!;
+    this.log.info(
+      { scene: scene.doc.name, entities: sim.world.size, bodies: sim.physics.stats().bodies, scripts: sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
+      `Scene ${scene.doc.name} loaded (${sim.world.size} entities) in ${Math.round(loadMs)} ms`,
+    );
     if (this.agones) {
       this.log.info({ sidecar: this.agones.endpoint, healthMs: this.config.agonesHealthMs }, `Agones: reporting to the SDK sidecar at ${this.agones.endpoint}; Health every ${this.config.agonesHealthMs} ms`);
       // Capacity and labels first, so an allocation right after Ready already sees them.
       this.agones.setPlayerCapacity(this.config.maxPlayers);
       this.agones.setLabel(LABEL_WORLD, this.config.world);
-      this.agones.setLabel(LABEL_SCENE_HASH, this.scene!.hash.slice(0, 12));
+      this.agones.setLabel(LABEL_SCENE_HASH, scene.hash.slice(0, 12));
       this.agones.ready();
     }
     if (this.config.watch) this.startWatching();
@@ -199,9 +209,21 @@ export class ServerInstance {
     );
   }
 
+  /** Undoes whatever a failed start got to: the loop, the game port, the scene, the health thread. */
+  private async abortStart(): Promise<void> {
+    this.lifecycle = 'stopping';
+    await this.loop.stop();
+    await this.loopDone;
+    await this.transport.close(1001, 'server failed to start');
+    this.sim?.dispose();
+    await this.health?.stop();
+    this.agones?.close();
+    this.lifecycle = 'stopped';
+  }
+
   private async startHealth(): Promise<void> {
     const c = this.config;
-    this.health = new HealthMonitor({
+    this.health = this.healthLink({
       id: c.id,
       world: c.world,
       port: c.healthPort,

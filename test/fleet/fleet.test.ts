@@ -2,11 +2,15 @@
  * `keel fleet` over real processes, in both modes, three instances each: all healthy and pinned
  * as asked; an instance killed (process mode: kill -9; thread mode: an uncaught exception on its
  * thread) comes back with a new pid or thread while the others keep ticking; a frozen instance
- * is ended by its watchdog and replaced; SIGTERM drains them all and the fleet exits 0.
+ * is ended by its watchdog and replaced; SIGTERM drains them all and the fleet exits 0. In
+ * thread mode the fleet's main thread serves every instance's health endpoints: a frozen
+ * instance's /livez turns 503 while the others answer 200, and no instance has a health thread.
  */
+import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseExposition, samplesOf } from '../health/util.js';
 import { alive, cleanupTemp, cpusAllowed, fleetPorts, getJson, HOST, sleep, startFleet, stopFleets, ticksKeepAdvancing, triggerScene, until } from './util.js';
 
 afterEach(async () => {
@@ -199,5 +203,104 @@ describe('keel fleet: shared assets', () => {
     expect(memory).toMatchObject({ processes: 1, assetBytes: 2048 * 2048 * 4 + 16, assetCopies: 1 });
     process.kill(fleet.pid, 'SIGTERM');
     expect(await fleet.exited(20_000)).toBe(0);
+  }, 90_000);
+});
+
+describe('keel fleet --mode thread: health endpoints served by the fleet', () => {
+  /** Status and body of GET url (JSON, or text for /metrics); null when nothing answered. */
+  async function fetchHealth(url: string): Promise<{ status: number; json: Record<string, any> | null; text: string } | null> {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+      const text = await res.text();
+      let json: Record<string, any> | null = null;
+      try {
+        json = JSON.parse(text) as Record<string, any>;
+      } catch {
+        /* /metrics */
+      }
+      return { status: res.status, json, text };
+    } catch {
+      return null;
+    }
+  }
+
+  it("a frozen instance's /livez turns 503 from the fleet process while the others stay 200", async () => {
+    // No watchdog: the frozen instance stays frozen, and only the stall shows.
+    const world = 'Bob\'s "big" arena \\ east';
+    const f = await fleetOf('thread', ['--stall-ms', '500', '--watchdog-ms', '0', '--world', world]);
+    const health = (n: number, path: string) => fetchHealth(`http://${HOST}:${f.ports.health + n}${path}`);
+    for (const n of [0, 1, 2]) expect((await health(n, '/livez'))?.status).toBe(200);
+    // A scrape while it runs: the loop thread's metrics, which the fleet keeps as the last snapshot.
+    const before = parseExposition((await health(1, '/metrics'))!.text);
+    expect(samplesOf(before, 'keel_ticks_total')[0]?.labels).toMatchObject({ id: 'Instance-02', world });
+    expect(samplesOf(before, 'keel_loop_stalled')[0]?.value).toBe(0);
+    await writeFile(join(f.dir, 'freeze-Instance-02'), '');
+    const stalled = await until(
+      async () => {
+        const r = await health(1, '/livez');
+        return r?.status === 503 ? r : undefined;
+      },
+      `Instance-02 /livez 503 after the freeze\n${f.fleet.output()}`,
+      20_000,
+      100,
+    );
+    expect(stalled.json).toMatchObject({ id: 'Instance-02', world, state: 'ready', stalled: true });
+    expect(stalled.json!.lastTickAgeMs).toBeGreaterThan(500);
+    const ready = await health(1, '/readyz');
+    expect(ready?.status).toBe(503);
+    expect(ready?.json).toMatchObject({ ready: false, reason: 'game loop stalled', id: 'Instance-02' });
+    expect((await health(1, '/healthz'))?.status).toBe(503);
+    // /metrics still answers (the loop thread cannot: its last snapshot), with the live gauges added.
+    const metrics = await health(1, '/metrics');
+    expect(metrics?.status).toBe(200);
+    const exp = parseExposition(metrics!.text);
+    expect(samplesOf(exp, 'keel_loop_stalled')[0]).toMatchObject({ value: 1, labels: { id: 'Instance-02', world } });
+    expect(samplesOf(exp, 'keel_last_tick_age_seconds')[0]!.value).toBeGreaterThan(0.5);
+    expect(samplesOf(exp, 'keel_ticks_total')[0]?.labels.world).toBe(world);
+    expect(samplesOf(exp, 'keel_metrics_snapshot_age_seconds')[0]!.value).toBeGreaterThan(0);
+    // The others keep answering 200 from the same process, for several stall periods.
+    for (let k = 0; k < 3; k++) {
+      for (const n of [0, 2]) {
+        const r = await health(n, '/livez');
+        expect(r?.status).toBe(200);
+        expect(r?.json).toMatchObject({ id: IDS[n], stalled: false });
+        expect(samplesOf(parseExposition((await health(n, '/metrics'))!.text), 'keel_loop_stalled')[0]?.value).toBe(0);
+      }
+      await sleep(500);
+    }
+    expect((await health(1, '/livez'))?.status).toBe(503);
+    // The fleet noticed it on its main thread and said so in the instance's name.
+    const warn = f.fleet.records().find((r) => /^Game loop stalled/.test(String(r.msg)));
+    expect(warn).toMatchObject({ id: 'Instance-02', thread: 'fleet', pid: f.fleet.pid, level: 40 });
+    const s = (await f.status())!;
+    expect(s.instances.find((i: any) => i.id === 'Instance-02')).toMatchObject({ health: 'stalled', restarts: 0 });
+  }, 90_000);
+
+  it('starts one thread per instance: no health thread of its own', async () => {
+    if (process.platform !== 'linux') return;
+    // Two fleets side by side, of 1 and of 3: the two more instances add two threads, not four.
+    const [one, three] = await Promise.all(
+      [1, 3].map(async (count) => {
+        const { scene } = await triggerScene();
+        const p = await fleetPorts(count);
+        const fleet = startFleet([
+          scene, '--mode', 'thread', '--count', String(count), '--base-port', String(p.base), '--health-base-port', String(p.health),
+          '--status-port', String(p.status), '--host', HOST, '--log-format', 'json', '--no-watch',
+        ]);
+        const statusUrl = `http://${HOST}:${p.status}/status`;
+        await until(async () => ((await getJson(statusUrl))?.healthy === count ? true : undefined), `fleet of ${count} healthy\n${fleet.output()}`, 40_000, 200);
+        // Every instance answers on its own health port.
+        for (let n = 0; n < count; n++) expect((await getJson(`http://${HOST}:${p.health + n}/livez`))?.state).toBe('ready');
+        return { fleet, statusUrl };
+      }),
+    );
+    await sleep(1000);
+    const threads = (pid: number) => readdirSync(`/proc/${pid}/task`).length;
+    const [t1, t3] = [threads(one!.fleet.pid), threads(three!.fleet.pid)];
+    expect(t3 - t1, `threads: ${t1} with 1 instance, ${t3} with 3`).toBe(2);
+    // Each instance's loop thread is one of the fleet's threads.
+    const s = (await getJson(three!.statusUrl))!;
+    const tasks = new Set(readdirSync(`/proc/${three!.fleet.pid}/task`).map(Number));
+    for (const i of s.instances as any[]) expect(tasks.has(i.tid)).toBe(true);
   }, 90_000);
 });

@@ -3,8 +3,10 @@
  * runs, configured the same way (the fleet gives this thread its own environment with the
  * instance's port, id and health port). Heightfields come from the fleet's main thread in
  * shared memory, so N instances hold one copy. The instance publishes its heartbeat to memory
- * the fleet reads; the health thread's watchdog is off here, since ending the process would end
- * every instance: the fleet ends just this thread instead (Worker.terminate).
+ * the fleet reads, and the fleet's main thread serves its health endpoints from it (with the
+ * metrics text this thread hands over; thread-health.ts), so an instance is one thread, not two.
+ * No process watchdog here, since ending the process would end every instance: the fleet ends
+ * just this thread instead (Worker.terminate).
  */
 import { readlinkSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -17,6 +19,7 @@ import { createLogger, type PinoLogger } from '../logger.js';
 import { loadSceneFile } from '../scene-loader.js';
 import { ServerInstance } from '../server-instance.js';
 import { pin } from './cpus.js';
+import { RelayedHealth, type HealthFromInstance, type HealthToInstance } from './thread-health.js';
 
 export interface FleetWorkerData {
   scene: string | undefined;
@@ -25,15 +28,21 @@ export interface FleetWorkerData {
   shared: SharedHeightfield[];
   heartbeat: SharedArrayBuffer;
   cpus: number[] | undefined;
+  /**
+   * The parent serves the instance's health endpoints (the fleet's main thread does). Absent:
+   * the instance starts a health thread of its own, as `keel serve` does.
+   */
+  relayHealth?: boolean;
 }
 
 export type FleetWorkerMessage =
   | { type: 'tid'; tid: number | null }
   | { type: 'started'; port: number }
   | { type: 'stats'; heapUsed: number }
-  | { type: 'stopped' };
+  | { type: 'stopped' }
+  | HealthFromInstance;
 
-export type FleetWorkerCommand = { type: 'stop'; reason: string };
+export type FleetWorkerCommand = { type: 'stop'; reason: string } | HealthToInstance;
 
 const data = workerData as FleetWorkerData;
 const port = parentPort!;
@@ -60,7 +69,7 @@ function ownTid(): number | null {
 async function main(): Promise<void> {
   const tid = ownTid();
   send({ type: 'tid', tid });
-  // Before the instance starts: the health thread it creates inherits this thread's mask.
+  // Before the instance starts: any thread it creates inherits this thread's mask.
   const pinError: string | null =
     data.cpus && tid !== null ? await pin(tid, data.cpus, false).then(() => null, (err: Error) => err.message) : null;
   let early;
@@ -89,7 +98,14 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (err) => crash(logger, err));
   process.on('unhandledRejection', (err) => crash(logger, err));
 
-  const instance = new ServerInstance(config, { logger, scene, assets, heartbeat: new Heartbeat(data.heartbeat), processWatchdog: false });
+  const instance = new ServerInstance(config, {
+    logger,
+    scene,
+    assets,
+    heartbeat: new Heartbeat(data.heartbeat),
+    processWatchdog: false,
+    ...(data.relayHealth ? { health: (options) => new RelayedHealth(port, options) } : {}),
+  });
   try {
     await instance.start();
   } catch (err) {

@@ -9,6 +9,7 @@ import { cpusOf } from './cpus.js';
 import { PER_INSTANCE_ENV } from './fleet-config.js';
 import type { FleetWorkerData, FleetWorkerMessage, FleetWorkerCommand } from './fleet-worker.js';
 import { CpuSampler } from './proc-stats.js';
+import { ThreadHealthHost } from './thread-health.js';
 import type { ExitInfo, InstanceHealth, InstanceSpec, InstanceTimings, LiveStats, Runner, RunningInstance } from './types.js';
 
 export interface ThreadRunnerOptions {
@@ -34,13 +35,15 @@ function workerUrl(): URL {
  * Thread mode: each instance is a ServerInstance on a worker thread of this process. The
  * fleet's watchdog reads each instance's heartbeat and, past --watchdog-ms without a tick, ends
  * only that thread with Worker.terminate (which stops even a thread spinning in an endless loop).
+ * This thread serves each instance's health endpoints on its health port from the same
+ * heartbeat (ThreadHealthHost), so an instance costs one thread and one V8 isolate.
  *
  * CPU pinning here is per OS thread: the worker reads its own thread id from /proc/thread-self
- * and runs `taskset -p -c LIST TID` before the instance starts, so its health thread inherits
- * the mask. What stays unpinned: the fleet's main thread, V8's platform threads and libuv's
- * thread pool (file reads, DNS), which all instances of the process share. CPU % per instance
- * is that of its loop thread (/proc/self/task/TID/stat); resident memory exists only for the
- * process, so an instance reports its V8 heap instead.
+ * and runs `taskset -p -c LIST TID` before the instance starts. What stays unpinned: the
+ * fleet's main thread (and with it every instance's health endpoints), V8's platform threads
+ * and libuv's thread pool (file reads, DNS), which all instances of the process share. CPU %
+ * per instance is that of its loop thread (/proc/self/task/TID/stat); resident memory exists
+ * only for the process, so an instance reports its V8 heap instead.
  */
 export class ThreadRunner implements Runner {
   readonly mode = 'thread' as const;
@@ -62,7 +65,7 @@ export class ThreadRunner implements Runner {
     // One Agones sidecar serves one game server: fleet instances never report to it.
     env.SERVER_AGONES = 'false';
     const heartbeat = new Heartbeat();
-    const data: FleetWorkerData = { scene: o.scene, cwd: o.cwd, flags: o.serveFlags, shared: o.shared, heartbeat: heartbeat.buffer, cpus: spec.cpus };
+    const data: FleetWorkerData = { scene: o.scene, cwd: o.cwd, flags: o.serveFlags, shared: o.shared, heartbeat: heartbeat.buffer, cpus: spec.cpus, relayHealth: true };
     const worker = new Worker(this.url, { workerData: data, env, stdout: true, stderr: true, name: spec.id });
     createInterface({ input: worker.stdout, crlfDelay: Infinity }).on('line', (l) => line(l, 'stdout'));
     createInterface({ input: worker.stderr, crlfDelay: Infinity }).on('line', (l) => line(`[${spec.id}] ${l}`, 'stderr'));
@@ -87,7 +90,9 @@ class ThreadRun implements RunningInstance {
     line: (text: string, stream: 'stdout' | 'stderr') => void,
   ) {
     this.threadId = worker.threadId;
+    const health = new ThreadHealthHost(worker, heartbeat, line);
     worker.on('message', (msg: FleetWorkerMessage) => {
+      if (health.handle(msg)) return;
       if (msg.type === 'tid' && msg.tid !== null) {
         this.osTid = msg.tid;
         this.cpu = new CpuSampler('self', msg.tid);
@@ -106,8 +111,9 @@ class ThreadRun implements RunningInstance {
                 : code === EXIT.config
                   ? 'could not start (code 2)'
                   : `crashed (code ${code})`;
-        // Let the last lines of its stdout through first.
-        setTimeout(() => resolve({ code, signal: null, reason }), 50);
+        // Let the last lines of its stdout through first, and free its health port for the next run.
+        const delay = new Promise((r) => setTimeout(r, 50));
+        void Promise.all([health.close(), delay]).then(() => resolve({ code, signal: null, reason }));
       });
     });
   }

@@ -22,8 +22,24 @@ function workerUrl(): URL {
   return new URL('./health-worker.js', here);
 }
 
+/**
+ * The game thread's side of an instance's health endpoints, wherever they are served: on a
+ * health worker thread of the instance (HealthMonitor), or on a thread-mode fleet's main thread.
+ */
+export interface HealthLink {
+  /** What the loop publishes to after each tick; the endpoints read it from another thread. */
+  readonly heartbeat: Heartbeat;
+  /** Starts serving; resolves with the bound health port, rejects when it cannot be bound. */
+  start(): Promise<{ port: number }>;
+  /** Why the instance is not ready yet, shown by /readyz while starting. */
+  setDetail(text: string): void;
+  setState(state: HealthState): void;
+  /** Marks the instance stopped and closes the endpoints. */
+  stop(): Promise<void>;
+}
+
 /** The game-loop side of the health worker: owns the heartbeat and the worker's life. */
-export class HealthMonitor {
+export class HealthMonitor implements HealthLink {
   readonly heartbeat: Heartbeat;
   private worker: Worker | null = null;
 
@@ -40,8 +56,9 @@ export class HealthMonitor {
     const worker = new Worker(url, {
       workerData: data,
       name: `health-${this.opts.id}`,
-      // A few KB of live objects: small heap limits keep the thread's memory to a few MB.
-      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, codeRangeSizeMb: 4, stackSizeMb: 1 },
+      // A few KB of live objects: small heap limits keep the thread's memory to a few MB
+      // (0.25 MB young with 4 MB old generation runs out of memory while the worker starts).
+      resourceLimits: { maxYoungGenerationSizeMb: 0.5, maxOldGenerationSizeMb: 8, codeRangeSizeMb: 4, stackSizeMb: 0.5 },
     });
     this.worker = worker;
     return new Promise((resolve, reject) => {
