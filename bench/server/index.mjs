@@ -411,7 +411,7 @@ export async function run(opts) {
       ];
     }),
     notes: [
-      'The goal is for the arena; a Colyseus server takes about 250 ms on the reference machine. The health thread starts before the game port binds, so its cost is in the default rows.',
+      'The goal is for the arena; a Colyseus server takes about 250 ms on the reference machine. The health thread boots while the scene loads; the game port does not wait for it.',
       ...Object.entries(starts).flatMap(([k, v]) => v.errors.map((e) => `error: ${k}: ${e}`)),
     ],
   });

@@ -203,6 +203,11 @@ export class GameSession {
     this.sendCredit += this.opts.sendRate / this.opts.tickRate;
     if (this.sendCredit < 1) return;
     this.sendCredit -= 1;
+    // Nobody to send to: skip the capture too. A player who joins later starts from a full
+    // snapshot, which needs no earlier frame.
+    let joined = false;
+    for (const c of this.clients.values()) if (c.player && !c.closed) joined = true;
+    if (!joined) return;
     const replicator = this.replicator!;
     replicator.capture(tick);
     for (const c of this.clients.values()) {

@@ -30,6 +30,11 @@ export interface ScriptHostOptions {
  */
 export class ScriptHost {
   private readonly instances = new Map<string, ScriptInstance>();
+  /**
+   * The instances as `update` runs them, made again after an attach or detach rather than on
+   * every tick. Never changed in place: scripts may spawn or remove entities while it is iterated.
+   */
+  private order: ScriptInstance[] | null = null;
   private failures = 0;
 
   constructor(private readonly opts: ScriptHostOptions) {}
@@ -61,27 +66,35 @@ export class ScriptHost {
       mode: this.opts.mode,
     };
     this.instances.set(entity.id, { entityId: entity.id, module, def, ctx, started: false, disabled: false });
+    this.order = null;
   }
 
   detach(entityId: string): void {
     const inst = this.instances.get(entityId);
     if (!inst) return;
     this.instances.delete(entityId);
+    this.order = null;
     if (inst.started && inst.def.destroy) this.call(inst, 'destroy', () => inst.def.destroy!(inst.ctx));
   }
 
   /** Runs pending `start` hooks, then `update` for every started script. */
   update(dt: number): void {
-    // Snapshot: scripts may spawn or remove entities while we iterate.
-    const list = [...this.instances.values()];
-    for (const inst of list) {
+    const list = (this.order ??= [...this.instances.values()]);
+    // Indexed loops and a direct call (not through `call`): no iterator or closure per tick.
+    for (let i = 0; i < list.length; i++) {
+      const inst = list[i]!;
       if (inst.started || inst.disabled) continue;
       inst.started = true;
       if (inst.def.start) this.call(inst, 'start', () => inst.def.start!(inst.ctx));
     }
-    for (const inst of list) {
+    for (let i = 0; i < list.length; i++) {
+      const inst = list[i]!;
       if (inst.disabled || !inst.def.update || !this.instances.has(inst.entityId)) continue;
-      this.call(inst, 'update', () => inst.def.update!(inst.ctx, dt));
+      try {
+        inst.def.update(inst.ctx, dt);
+      } catch (err) {
+        this.fail(inst, 'update', err);
+      }
     }
   }
 
@@ -102,13 +115,17 @@ export class ScriptHost {
     try {
       fn();
     } catch (err) {
-      inst.disabled = true;
-      this.failures++;
-      const e = err instanceof Error ? err : new Error(String(err));
-      this.opts.logger.error(
-        { entity: inst.entityId, script: inst.module, hook, err: e },
-        `script ${inst.module} on entity ${inst.entityId} threw in ${hook}: ${e.message}; disabled for this entity`,
-      );
+      this.fail(inst, hook, err);
     }
+  }
+
+  private fail(inst: ScriptInstance, hook: ScriptHook, err: unknown): void {
+    inst.disabled = true;
+    this.failures++;
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.opts.logger.error(
+      { entity: inst.entityId, script: inst.module, hook, err: e },
+      `script ${inst.module} on entity ${inst.entityId} threw in ${hook}: ${e.message}; disabled for this entity`,
+    );
   }
 }
