@@ -85,6 +85,22 @@ export const FLEET_SERVE_OPTIONS: readonly OptionSpec[] = SERVE_OPTIONS.filter((
 /** Variables the fleet sets for each instance, overriding the fleet's own environment. */
 export const PER_INSTANCE_ENV: readonly string[] = SERVE_OPTIONS.filter((o) => PER_INSTANCE.has(o.key)).map((o) => o.env);
 
+/**
+ * One instance's environment: the fleet's, less the per-instance variables, plus this
+ * instance's port, id, health port and log format. Agones is off: one sidecar serves one game
+ * server, so fleet instances never report to it.
+ */
+export function instanceEnv(base: NodeJS.ProcessEnv, spec: { port: number; id: string; healthPort: number }, logFormat: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const k of PER_INSTANCE_ENV) delete env[k];
+  env.SERVER_PORT = String(spec.port);
+  env.SERVER_ID = spec.id;
+  env.SERVER_HEALTH_PORT = String(spec.healthPort);
+  env.SERVER_LOG_FORMAT = logFormat;
+  env.SERVER_AGONES = 'false';
+  return env;
+}
+
 type Source = { value: string; source: string };
 
 function int(s: Source, min: number, max: number): number {

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { EXIT } from '../exit-codes.js';
 import type { RawServeOptions } from '../config.js';
 import { cpusOf, formatCpuList } from './cpus.js';
-import { FLEET_SERVE_OPTIONS, PER_INSTANCE_ENV } from './fleet-config.js';
+import { FLEET_SERVE_OPTIONS, instanceEnv } from './fleet-config.js';
 import { CpuSampler, rssBytes } from './proc-stats.js';
 import type { ExitInfo, InstanceSpec, InstanceTimings, LiveStats, Runner, RunningInstance } from './types.js';
 
@@ -56,14 +56,7 @@ export class ProcessRunner implements Runner {
 
   launch(spec: InstanceSpec, line: (text: string, stream: 'stdout' | 'stderr') => void): RunningInstance {
     const o = this.opts;
-    const env: NodeJS.ProcessEnv = { ...o.env };
-    for (const k of PER_INSTANCE_ENV) delete env[k];
-    env.SERVER_PORT = String(spec.port);
-    env.SERVER_ID = spec.id;
-    env.SERVER_HEALTH_PORT = String(spec.healthPort);
-    env.SERVER_LOG_FORMAT = o.logFormat;
-    // One Agones sidecar serves one game server: fleet instances never report to it.
-    env.SERVER_AGONES = 'false';
+    const env = instanceEnv(o.env, spec, o.logFormat);
     const args = [o.entry, 'serve', ...(o.scene !== undefined ? [o.scene] : []), ...serveArgs(o.serveFlags)];
     const [cmd, argv] = spec.cpus ? ['taskset', ['-c', formatCpuList(spec.cpus), process.execPath, ...args]] : [process.execPath, args];
     const child = spawn(cmd, argv, { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -6,7 +6,7 @@ import type { RawServeOptions } from '../config.js';
 import { EXIT } from '../exit-codes.js';
 import { epochNow, Heartbeat, HealthState } from '../health/heartbeat.js';
 import { cpusOf } from './cpus.js';
-import { PER_INSTANCE_ENV } from './fleet-config.js';
+import { instanceEnv } from './fleet-config.js';
 import type { FleetWorkerData, FleetWorkerMessage, FleetWorkerCommand } from './fleet-worker.js';
 import { CpuSampler } from './proc-stats.js';
 import { ThreadHealthHost } from './thread-health.js';
@@ -56,14 +56,7 @@ export class ThreadRunner implements Runner {
 
   launch(spec: InstanceSpec, line: (text: string, stream: 'stdout' | 'stderr') => void): RunningInstance {
     const o = this.opts;
-    const env: NodeJS.ProcessEnv = { ...o.env };
-    for (const k of PER_INSTANCE_ENV) delete env[k];
-    env.SERVER_PORT = String(spec.port);
-    env.SERVER_ID = spec.id;
-    env.SERVER_HEALTH_PORT = String(spec.healthPort);
-    env.SERVER_LOG_FORMAT = o.logFormat;
-    // One Agones sidecar serves one game server: fleet instances never report to it.
-    env.SERVER_AGONES = 'false';
+    const env = instanceEnv(o.env, spec, o.logFormat);
     const heartbeat = new Heartbeat();
     const data: FleetWorkerData = { scene: o.scene, cwd: o.cwd, flags: o.serveFlags, shared: o.shared, heartbeat: heartbeat.buffer, cpus: spec.cpus, relayHealth: true };
     const worker = new Worker(this.url, { workerData: data, env, stdout: true, stderr: true, name: spec.id });
