@@ -25,7 +25,7 @@
  *
  * Exports run({ quick, progress, repo, signal? }) -> tables, for bench/run.mjs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,6 +34,8 @@ import { fmt } from '../lib/format.mjs';
 import { counterDelta, histogramWindow, scrapeMetrics } from '../lib/prom.mjs';
 import { cpuPercent, cpuSample, rssKiB, sleep, spawnTracked } from '../lib/proc.mjs';
 import { median } from '../lib/stats.mjs';
+// Built by `npm run build`, which `npm run bench` runs first.
+import { allowedCpus, cpusOf, formatCpuList, spreadCpus } from '../../dist/runtime/node/fleet/cpus.js';
 
 const SCENE = 'scenes/arena.json';
 const TARGET_HZ = 60;
@@ -53,59 +55,8 @@ const STOP_GRACE_MS = 5000;
 // ---------------------------------------------------------------------------------------------
 // CPUs
 
-/** CPUs this process may run on, from /proc/self/status; else 0..availableParallelism-1. */
-function allowedCpus() {
-  try {
-    const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) {
-      const out = [];
-      for (const part of m[1].split(',')) {
-        const [a, b] = part.split('-').map(Number);
-        for (let c = a; c <= (b ?? a); c++) out.push(c);
-      }
-      if (out.length && out.every(Number.isInteger)) return out;
-    }
-  } catch {}
-  return Array.from({ length: availableParallelism() }, (_, i) => i);
-}
-
-/** [0,1,2,5] → "0-2,5" (taskset's and keel's --cpus syntax). @param {number[]} cpus */
-function cpuListText(cpus) {
-  const s = [...new Set(cpus)].sort((a, b) => a - b);
-  const parts = [];
-  for (let i = 0; i < s.length; ) {
-    let j = i;
-    while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
-    parts.push(j === i ? String(s[i]) : `${s[i]}-${s[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
-
-/** The CPU set of each of `count` instances over `cpus`, as `keel fleet --cpus` spreads them. */
-function spread(count, cpus) {
-  const out = [];
-  if (cpus.length >= count) {
-    const per = Math.floor(cpus.length / count);
-    const extra = cpus.length % count;
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const n = per + (i < extra ? 1 : 0);
-      out.push(cpus.slice(at, at + n));
-      at += n;
-    }
-  } else for (let i = 0; i < count; i++) out.push([cpus[i % cpus.length]]);
-  return out;
-}
-
-/** @param {number} pid */
-function cpusOf(pid) {
-  try {
-    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
+// allowedCpus, cpusOf, formatCpuList and spreadCpus are keel fleet's own (runtime/node/fleet/cpus.ts),
+// so the bench lays instances out exactly as `keel fleet --cpus` does.
 
 /** The machine's layout for the affinity cases. */
 function layout(cfg) {
@@ -250,15 +201,15 @@ const ms = (v, bound) => (v === null || v === undefined || Number.isNaN(v) ? '�
 async function bareLoops(pinned, L, cfg, ctx) {
   const errors = [];
   const loopMs = cfg.loopWarmupMs + cfg.windowMs;
-  const burners = startBurners(L.burners, pinned ? cpuListText(L.neighbourCpus) : null, loopMs + 15_000, ctx.repo);
+  const burners = startBurners(L.burners, pinned ? formatCpuList(L.neighbourCpus) : null, loopMs + 15_000, ctx.repo);
   const loops = [];
   try {
     await wait(500, ctx.signal);
     const burnerCpus = affinityOf(burners.map((h) => h.pid));
-    const sets = spread(L.instances, L.instanceCpus);
+    const sets = spreadCpus(L.instances, L.instanceCpus);
     for (let i = 0; i < L.instances; i++) {
       const args = ['bench/affinity/lateness-loop.mjs', '--hz', String(TARGET_HZ), '--warmup-ms', String(cfg.loopWarmupMs), '--seconds', String(cfg.windowMs / 1000)];
-      loops.push(spawnPinned(pinned ? cpuListText(sets[i]) : null, process.execPath, args, { cwd: ctx.repo }));
+      loops.push(spawnPinned(pinned ? formatCpuList(sets[i]) : null, process.execPath, args, { cwd: ctx.repo }));
     }
     ctx.progress(`${pinned ? 'pinned' : 'unpinned'}: ${L.instances} bare 60 Hz loop(s) among ${L.burners} burner(s) for ${cfg.windowMs / 1000} s`);
     const deadline = performance.now() + loopMs + 10_000;
@@ -287,15 +238,15 @@ async function bareLoops(pinned, L, cfg, ctx) {
 /** The fleet with bots, among the burners. */
 async function fleetUnderLoad(pinned, L, cfg, ctx) {
   const label = pinned ? 'pinned' : 'unpinned';
-  const neighbours = pinned ? cpuListText(L.neighbourCpus) : null;
+  const neighbours = pinned ? formatCpuList(L.neighbourCpus) : null;
   const botsLifeS = Math.ceil((JOIN_TIMEOUT_MS + cfg.settleMs + cfg.windowMs) / 1000) + 30;
-  ctx.progress(`${label}: starting ${L.instances} instance(s)${pinned ? ` on CPUs ${cpuListText(L.instanceCpus)}` : ''}`);
+  ctx.progress(`${label}: starting ${L.instances} instance(s)${pinned ? ` on CPUs ${formatCpuList(L.instanceCpus)}` : ''}`);
   const fleet = await startFleet({
     repo: ctx.repo,
     scene: SCENE,
     count: L.instances,
     mode: 'process',
-    cpus: pinned ? cpuListText(L.instanceCpus) : undefined,
+    cpus: pinned ? formatCpuList(L.instanceCpus) : undefined,
     // Generous: well past the bots' own bound, so only a bench that died leaves it to this.
     maxLifeS: botsLifeS + 60 + L.instances,
     signal: ctx.signal,
@@ -385,7 +336,7 @@ export async function run(opts) {
   const load0 = loadavg();
   const taskset = await commandAvailable('taskset');
   const canPin = taskset && L.neighbourCpus.length > 0;
-  const machineNote = `This machine: ${L.cores} core${L.cores === 1 ? '' : 's'} (os.availableParallelism(); CPUs ${cpuListText(L.allowed)} allowed). The issue specifies a ${ISSUE_CORES}-core machine (8 instances × 30 bots, 16 burners); no such machine was available, so this run scales the layout to ${L.cores} core${L.cores === 1 ? '' : 's'} and its figures are not the issue's ${ISSUE_CORES}-core ones.`;
+  const machineNote = `This machine: ${L.cores} core${L.cores === 1 ? '' : 's'} (os.availableParallelism(); CPUs ${formatCpuList(L.allowed)} allowed). The issue specifies a ${ISSUE_CORES}-core machine (8 instances × 30 bots, 16 burners); no such machine was available, so this run scales the layout to ${L.cores} core${L.cores === 1 ? '' : 's'} and its figures are not the issue's ${ISSUE_CORES}-core ones.`;
   const histNote = 'Tick p50/p99: keel_tick_duration_seconds, late p50/p99: keel_tick_lateness_seconds (how late each tick started after its deadline), both from the difference of two /metrics scrapes over the window and interpolated linearly inside the buckets (duration buckets 0.5/1/2/4/8/16/33 ms, lateness 0.05 to 33 ms), so they are estimates; overruns: keel_tick_overruns_total (ticks that ended after the next was due).';
   const tables = [];
 
@@ -439,7 +390,7 @@ export async function run(opts) {
       ]);
     }
   }
-  const layoutNote = `Layout for ${L.cores} core(s): ${L.instances} instance(s) of ${SCENE} (process mode) with ${L.bots} bots each, ${L.burners} burner(s) (\`node -e\` busy loops). Unpinned: all of them free to run anywhere. Pinned: instances on CPUs ${cpuListText(L.instanceCpus)} (keel fleet --cpus, spread one set per instance), burners and bots on CPUs ${L.neighbourCpus.length ? cpuListText(L.neighbourCpus) : '(none left)'} (taskset -c). The fleet supervisor process itself is not pinned.`;
+  const layoutNote = `Layout for ${L.cores} core(s): ${L.instances} instance(s) of ${SCENE} (process mode) with ${L.bots} bots each, ${L.burners} burner(s) (\`node -e\` busy loops). Unpinned: all of them free to run anywhere. Pinned: instances on CPUs ${formatCpuList(L.instanceCpus)} (keel fleet --cpus, spread one set per instance), burners and bots on CPUs ${L.neighbourCpus.length ? formatCpuList(L.neighbourCpus) : '(none left)'} (taskset -c). The fleet supervisor process itself is not pinned.`;
   tables.push({
     title: `CPU affinity under CPU-burning neighbours: each instance over ${cfg.windowMs / 1000} s (${L.instances} instance(s) × ${L.bots} bots, ${L.burners} burner(s), ${L.cores} core(s))`,
     columns: ['case', 'instance', 'CPUs allowed', 'players', 'ticks', 'tick p50 ms', 'tick p99 ms', 'late p50 ms', 'late p99 ms', 'ticks >1 ms late', 'overruns', 'dropped', 'CPU %', 'sent KiB/s'],
@@ -460,8 +411,8 @@ export async function run(opts) {
     const inst = (r.fleet?.instances ?? []).filter((i) => !i.error);
     return [
       r.label,
-      r.pinned ? cpuListText(L.instanceCpus) : 'any',
-      r.pinned ? cpuListText(L.neighbourCpus) : 'any',
+      r.pinned ? formatCpuList(L.instanceCpus) : 'any',
+      r.pinned ? formatCpuList(L.neighbourCpus) : 'any',
       loops.length ? fmt(worst(loops.map((l) => l.p99)), 3) : '—',
       loops.length ? fmt(worst(loops.map((l) => l.max)), 2) : '—',
       inst.length ? ms(worst(inst.map((i) => i.tick?.p99)), 100) : '—',

@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { fmt, ratio } from '../lib/format.mjs';
 import { freePort, httpGet, keepAliveAgent, waitForPort } from '../lib/net.mjs';
 import { cpuPercent, cpuSample, rssKiB, sleep, spawnTracked, threadCount } from '../lib/proc.mjs';
+import { parseProm } from '../lib/prom.mjs';
 import { histogramMaxBound, histogramQuantile, median, percentile } from '../lib/stats.mjs';
 
 const HEALTH_OFFSET = 1000; // keel's default health port is the game port + 1000
@@ -126,19 +127,6 @@ async function measureIdle(subjects, cfg, ctx) {
 // ---------------------------------------------------------------------------------------------
 // Tick rate and lateness
 
-/** Prometheus text format to [{ name, labels, value }]. */
-function parseProm(text) {
-  const out = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels = {};
-    for (const lm of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[lm[1]] = lm[2];
-    out.push({ name: m[1], labels, value: m[3] === '+Inf' ? Infinity : Number(m[3]) });
-  }
-  return out;
-}
 
 /** Cumulative buckets of a histogram, sorted by le. */
 const buckets = (samples, name) =>

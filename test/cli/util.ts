@@ -2,8 +2,8 @@
  * Shared helpers for the CLI tests: temp scene directories, a minimal scene builder, the
  * "one line on stderr, exit 2" check, and reading a running instance's tick over /livez.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { sleep, TempDirs, until as pollUntil } from '../helpers/wait.js';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { REPO, type KeelProcess, type RunResult } from '../helpers/keel-process.js';
@@ -12,22 +12,14 @@ import { freePort } from '../helpers/ports.js';
 export const HOST = '127.0.0.1';
 export const SCENES = join(REPO, 'scenes');
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 // ---------------------------------------------------------------------------------------------
-// Temp directories: made with mkdtemp, removed by cleanupTemp() in afterEach.
+// Temp directories: removed by cleanupTemp() in afterEach.
 
-const temps: string[] = [];
-
-export async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'keel-cli-'));
-  temps.push(dir);
-  return dir;
-}
-
-export async function cleanupTemp(): Promise<void> {
-  await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-}
+const temps = new TempDirs('keel-cli-');
+export const tempDir = () => temps.make();
+export const cleanupTemp = () => temps.cleanup();
 
 /** Writes `content` (a string, or JSON for anything else) to `dir/rel`, creating folders. */
 export async function put(dir: string, rel: string, content: unknown): Promise<string> {
@@ -113,15 +105,8 @@ export async function livez(healthPort: number): Promise<Record<string, any> | n
 }
 
 /** Polls `probe` every 50 ms until it returns something other than undefined; throws after `timeoutMs`. */
-export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() <= end) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+export const until = <T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> =>
+  pollUntil(probe, what, timeoutMs, 50);
 
 /** The instance's current tick from /livez, waiting for the health listener to answer. */
 export const tickOf = (healthPort: number) =>

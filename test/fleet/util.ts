@@ -4,15 +4,15 @@
  * polling, and a test scene whose script freezes or crashes one chosen instance on demand.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { sleep, TempDirs, until as pollUntil } from '../helpers/wait.js';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KEEL, REPO } from '../helpers/keel-process.js';
 
 export const HOST = '127.0.0.1';
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -45,7 +45,7 @@ export async function fleetPorts(count: number): Promise<{ base: number; health:
 
 // ---------------------------------------------------------------------------------------------
 
-const temps: string[] = [];
+const temps = new TempDirs('keel-fleet-');
 
 /**
  * A scene (in a temp dir that is its asset root) whose script, every 10 ticks, looks for
@@ -54,8 +54,7 @@ const temps: string[] = [];
  * the id in both modes (thread mode starts each worker with its own environment).
  */
 export async function triggerScene(): Promise<{ scene: string; dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'keel-fleet-'));
-  temps.push(dir);
+  const dir = await temps.make();
   await mkdir(join(dir, 'scripts'));
   await writeFile(
     join(dir, 'scripts', 'trigger.js'),
@@ -96,9 +95,7 @@ export default {
   return { scene, dir };
 }
 
-export async function cleanupTemp(): Promise<void> {
-  await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-}
+export const cleanupTemp = () => temps.cleanup();
 
 // ---------------------------------------------------------------------------------------------
 
@@ -197,21 +194,9 @@ export async function getJson(url: string, timeoutMs = 2000): Promise<Record<str
   }
 }
 
-/** Polls `probe` until it returns a value; throws after `timeoutMs`. */
-export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() <= end) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
+/** Polls `probe` (every 100 ms, for up to 20 s unless told) until it returns a value. */
+export const until = <T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<T> =>
+  pollUntil(probe, what, timeoutMs, intervalMs);
 
 /** `Cpus_allowed_list` of a process, or of one of its threads. */
 export function cpusAllowed(pid: number, tid?: number): string | null {

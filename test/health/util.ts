@@ -2,8 +2,8 @@
  * Shared helpers for the health, readiness, shutdown and metrics tests: temp scenes, bounded
  * HTTP polling against an instance's health port, WebSocket clients and a Prometheus text parser.
  */
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { sleep, TempDirs, until as pollUntil } from '../helpers/wait.js';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { REPO } from '../helpers/keel-process.js';
@@ -13,22 +13,14 @@ export const HOST = '127.0.0.1';
 export const SCENES = join(REPO, 'scenes');
 export const ARENA = join(SCENES, 'arena.json');
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 // ---------------------------------------------------------------------------------------------
-// Temp directories: each made with mkdtemp, all removed by cleanupTemp() in afterEach.
+// Temp directories: removed by cleanupTemp() in afterEach.
 
-const temps: string[] = [];
-
-export async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'keel-health-'));
-  temps.push(dir);
-  return dir;
-}
-
-export async function cleanupTemp(): Promise<void> {
-  await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-}
+const temps = new TempDirs('keel-health-');
+export const tempDir = () => temps.make();
+export const cleanupTemp = () => temps.cleanup();
 
 /** What scenes/scripts/freeze.js logs just before its endless loop. */
 export const FREEZE_LINE = 'freezing the loop now';
@@ -122,25 +114,9 @@ export async function get(url: string, timeoutMs = 2000): Promise<HttpResult | n
 
 export const healthUrl = (p: Ports, path: string) => `http://${HOST}:${p.health}${path}`;
 
-/**
- * Calls `probe` every `intervalMs` until it returns something other than undefined; throws after
- * `timeoutMs` (the loop is also bounded by an attempt count).
- */
-export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  const maxAttempts = Math.ceil(timeoutMs / Math.max(1, intervalMs)) + 10;
-  let last: unknown;
-  for (let i = 0; i < maxAttempts && Date.now() <= end; i++) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
+/** Polls `probe` (every 25 ms, for up to 10 s unless told) until it returns something other than undefined. */
+export const until = <T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000, intervalMs = 25): Promise<T> =>
+  pollUntil(probe, what, timeoutMs, intervalMs);
 
 /** Polls `path` until the answer satisfies `pred`; returns that answer. */
 export function waitHttp(p: Ports, path: string, pred: (r: HttpResult) => boolean, what: string, timeoutMs = 10_000, intervalMs = 25): Promise<HttpResult> {
