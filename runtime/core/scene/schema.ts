@@ -65,8 +65,9 @@ export const MeshSchema = Tagged(
     Variant('cylinder', { radius: Positive('Radius', 0.5), height: Positive('Height', 1) }),
     Variant('capsule', { radius: Positive('Radius', 0.5), height: Positive('Height of the straight part', 1) }),
     Variant('plane', { size: Vec2('Width, depth', [10, 10]) }),
+    Variant('model', { asset: AssetPath('glTF binary (.glb) under the asset root; drawn by clients, ignored by the server') }),
   ],
-  'Visual primitive',
+  'Visual primitive or model',
 );
 
 export const MaterialSchema = Type.Object(
@@ -185,11 +186,35 @@ export const EntitySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** What surrounds the scene in a renderer; the server ignores it. */
+export const EnvironmentSchema = Type.Object(
+  {
+    background: Type.Optional(Type.String({ pattern: '^#[0-9a-fA-F]{6}$', description: 'Plain background colour; ignored when sky is set' })),
+    sky: Type.Optional(
+      Type.Object(
+        { top: Color('#5b8fc9'), bottom: Color('#dfe9f3') },
+        { additionalProperties: false, description: 'Vertical gradient from the zenith (top) to the horizon (bottom)' },
+      ),
+    ),
+    fog: Type.Optional(
+      Type.Object(
+        { color: Color('#dfe9f3'), near: num({ minimum: 0, default: 30, description: 'metres' }), far: Positive('metres', 120) },
+        { additionalProperties: false, description: 'Linear fog' },
+      ),
+    ),
+    ambient: Type.Optional(
+      Type.Object({ color: Color('#ffffff'), intensity: num({ minimum: 0, default: 0.3 }) }, { additionalProperties: false, description: 'Ambient light added to the scene\'s lights' }),
+    ),
+  },
+  { additionalProperties: false, description: 'Background, fog and ambient light for renderers' },
+);
+
 export const SettingsSchema = Type.Object(
   {
     gravity: Vec3('m/s²', [0, -9.81, 0]),
     tickRate: Type.Integer({ minimum: 1, maximum: 240, default: 60, description: 'Simulation ticks per second' }),
     maxPlayers: Type.Integer({ minimum: 1, maximum: 10000, default: 16 }),
+    environment: Type.Optional(EnvironmentSchema),
   },
   { additionalProperties: false, default: {} },
 );
@@ -219,5 +244,6 @@ export type ColliderComponent = Static<typeof ColliderSchema>;
 export type ScriptComponent = Static<typeof ScriptSchema>;
 export type LightComponent = Static<typeof LightSchema>;
 export type CameraComponent = Static<typeof CameraSchema>;
+export type EnvironmentSettings = Static<typeof EnvironmentSchema>;
 export type SpawnPointComponent = Static<typeof SpawnPointSchema>;
 export type ComponentName = keyof Components;

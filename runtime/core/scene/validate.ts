@@ -188,6 +188,7 @@ function semanticProblems(doc: Record<string, unknown>, file: string): SceneProb
     const assetRefs: [string, unknown][] = [
       ['script/module', comps.script?.module],
       ['collider/asset', comps.collider?.asset],
+      ['mesh/asset', comps.mesh?.asset],
     ];
     for (const [where, value] of assetRefs) {
       if (typeof value === 'string' && normaliseAssetPath(value) === null) {
