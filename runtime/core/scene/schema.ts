@@ -97,7 +97,7 @@ export const RigidBodySchema = Type.Object(
 
 const colliderCommon = {
   offset: Vec3('Offset from the entity origin', [0, 0, 0]),
-  friction: num({ minimum: 0, default: 0.4, description: 'Averaged with the other collider in a contact' }),
+  friction: num({ minimum: 0, default: 0.4, description: 'Averaged with the other collider in a contact; 0 slides on everything' }),
   restitution: Unit('Bounciness, averaged with the other collider in a contact', 0.1),
   trigger: Type.Boolean({ default: false, description: 'Reports overlaps to scripts without pushing bodies' }),
 };
