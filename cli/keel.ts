@@ -66,6 +66,17 @@ program
   });
 
 program
+  .command('fmt')
+  .description('rewrite scene files in canonical form (stable key order, defaults kept, vectors on one line); --check lists those that are not and exits 1')
+  .argument('<scenes...>', 'scene files')
+  .option('--check', 'change nothing; exit 1 listing every file that is not canonical')
+  .action(async (files: string[], opts: { check?: boolean }) => {
+    // Loaded on use: the canonical writer reads the schema definition, which `serve` never needs.
+    const { fmt } = await import('./fmt.js');
+    process.exitCode = await fmt(files, process.cwd(), { check: opts.check === true });
+  });
+
+program
   .command('schema')
   .description('print the scene JSON Schema, or write it with --out')
   .option('--out <file>', 'write to this file instead of stdout')

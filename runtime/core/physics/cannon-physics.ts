@@ -73,6 +73,24 @@ class CannonPhysics implements PhysicsEngine {
     this.bodies.set(entityId, body);
     this.ids.set(body, entityId);
     if (rb.type !== 'static') this.moving.add(body);
+    // A body placed into a resting pile (or rebuilt larger) must push what sleeps there.
+    this.wakeOverlapping(body);
+  }
+
+  /** Wakes sleeping bodies whose bounds touch `body`'s: a sleeping body ignores a change beside it. */
+  private wakeOverlapping(body: CANNON.Body): void {
+    if (body.shapes.length === 0) return;
+    body.updateAABB();
+    const margin = 0.05;
+    const box = new CANNON.AABB({
+      lowerBound: new CANNON.Vec3(body.aabb.lowerBound.x - margin, body.aabb.lowerBound.y - margin, body.aabb.lowerBound.z - margin),
+      upperBound: new CANNON.Vec3(body.aabb.upperBound.x + margin, body.aabb.upperBound.y + margin, body.aabb.upperBound.z + margin),
+    });
+    for (const other of this.moving) {
+      if (other === body || other.sleepState !== CANNON.Body.SLEEPING) continue;
+      other.updateAABB();
+      if (other.aabb.overlaps(box)) other.wakeUp();
+    }
   }
 
   private makeShape(c: ColliderComponent, hf: HeightfieldData | undefined): [CANNON.Shape, CANNON.Quaternion | undefined] {
@@ -120,6 +138,8 @@ class CannonPhysics implements PhysicsEngine {
   removeBody(entityId: string): void {
     const body = this.bodies.get(entityId);
     if (!body) return;
+    // What rested on it must fall.
+    this.wakeOverlapping(body);
     this.world.removeBody(body);
     this.bodies.delete(entityId);
     this.ids.delete(body);
@@ -185,6 +205,11 @@ class CannonPhysics implements PhysicsEngine {
     body.wakeUp();
   }
 
+  setGravity(gravity: Vec3): void {
+    this.world.gravity.set(...gravity);
+    for (const body of this.moving) body.wakeUp();
+  }
+
   drainContacts(): ContactEvent[] {
     const out = this.contacts;
     this.contacts = [];
@@ -198,7 +223,11 @@ class CannonPhysics implements PhysicsEngine {
   }
 
   dispose(): void {
-    for (const id of [...this.bodies.keys()]) this.removeBody(id);
+    // Everything goes at once: nothing is left to wake.
+    for (const body of this.bodies.values()) this.world.removeBody(body);
+    this.bodies.clear();
+    this.ids.clear();
+    this.moving.clear();
   }
 }
 

@@ -17,6 +17,8 @@ export interface PhysicsEngine {
   applyImpulse(entityId: string, impulse: Vec3): void;
   /** Contacts that began during the last step, each pair once. */
   drainContacts(): ContactEvent[];
+  /** Changes gravity for every body (optional: an engine without it keeps the start value). */
+  setGravity?(gravity: Vec3): void;
   stats(): PhysicsStats;
   dispose(): void;
 }

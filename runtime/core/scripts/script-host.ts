@@ -77,6 +77,19 @@ export class ScriptHost {
     if (inst.started && inst.def.destroy) this.call(inst, 'destroy', () => inst.def.destroy!(inst.ctx));
   }
 
+  /** Sets the order `update` runs scripts in to the order of `ids` (the world's order); others follow. */
+  reorder(ids: readonly string[]): void {
+    const next = new Map<string, ScriptInstance>();
+    for (const id of ids) {
+      const inst = this.instances.get(id);
+      if (inst) next.set(id, inst);
+    }
+    for (const [id, inst] of this.instances) if (!next.has(id)) next.set(id, inst);
+    this.instances.clear();
+    for (const [id, inst] of next) this.instances.set(id, inst);
+    this.order = null;
+  }
+
   /** Runs pending `start` hooks, then `update` for every started script. */
   update(dt: number): void {
     const list = (this.order ??= [...this.instances.values()]);

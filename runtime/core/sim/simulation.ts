@@ -10,6 +10,8 @@ import { defaultComponent, SceneError, validateEntity } from '../scene/validate.
 import type { EntityApi, ScriptDefinition, WorldApi } from '../scripts/script.js';
 import { ScriptHost } from '../scripts/script-host.js';
 import { parentsFirst, World, type Entity } from '../world/world.js';
+import type { SceneEdit } from '../edit/scene-edit.js';
+import { applyLiveEdit, reconcileWorld } from '../edit/live-edit.js';
 
 /**
  * The phases of one tick, in the order they run. Network in applies queued client input,
@@ -49,16 +51,16 @@ export class Simulation {
   readonly world: World;
   readonly physics: PhysicsEngine;
   readonly scripts: ScriptHost;
-  readonly scene: SceneDocument;
   readonly mode: RunMode;
   private readonly systems = new Map<TickPhase, { name: string; run: System }[]>(TICK_PHASES.map((p) => [p, []]));
   private readonly heightfields: ReadonlyMap<string, HeightfieldData>;
   private readonly logger: Logger;
   private currentTick = 0;
   private elapsed = 0;
+  private doc: SceneDocument;
 
   constructor(opts: SimulationOptions) {
-    this.scene = opts.scene;
+    this.doc = opts.scene;
     this.mode = opts.mode;
     this.logger = opts.logger;
     this.heightfields = opts.heightfields ?? new Map();
@@ -80,6 +82,19 @@ export class Simulation {
       } else if (ev.type === 'removed') {
         this.scripts.detach(ev.entity.id);
         this.physics.removeBody(ev.entity.id);
+      } else if (ev.type === 'posed') {
+        // The world moved it (its parent moved, or its transform or parent changed): its body follows.
+        if (this.physics.hasBody(ev.entity.id)) this.physics.setTransform(ev.entity.id, ev.entity.position, ev.entity.rotation);
+      } else if (ev.type === 'changed') {
+        const c = ev.component;
+        if (c === 'rigidBody' || c === 'collider') this.rebuildBody(ev.entity);
+        else if (c === 'script') {
+          this.scripts.detach(ev.entity.id);
+          this.scripts.attach(ev.entity);
+        } else if (c === 'transform' && this.physics.hasBody(ev.entity.id)) {
+          // A placed body starts at rest where it was put.
+          this.physics.setLinearVelocity(ev.entity.id, [0, 0, 0]);
+        }
       }
     });
     for (const doc of parentsFirst(opts.scene.entities)) this.world.add(doc);
@@ -99,6 +114,29 @@ export class Simulation {
       }
       this.scripts.update(dt);
     });
+  }
+
+  /** The scene document as edited so far: the start scene with every edit since applied. */
+  get scene(): SceneDocument {
+    return this.doc;
+  }
+
+  /**
+   * Applies a scene edit to the document and the running world together: bodies, poses and
+   * scripts follow. Returns the inverse edit. Throws (changing nothing) when the edit does not
+   * apply or leaves a touched entity invalid. See runtime/core/edit/live-edit.ts.
+   */
+  applyEdit(edit: SceneEdit): SceneEdit {
+    return applyLiveEdit(this, edit);
+  }
+
+  /**
+   * Brings the running world in line with `next`, a new version of the document (a reloaded
+   * file): entities are matched by id, and only what differs is changed.
+   */
+  syncTo(next: SceneDocument): void {
+    reconcileWorld(this, this.doc, next);
+    this.doc = next;
   }
 
   get tickNumber(): number {
@@ -135,6 +173,14 @@ export class Simulation {
   dispose(): void {
     this.scripts.dispose();
     this.physics.dispose();
+  }
+
+  /** Builds the entity's body again after its rigidBody or collider changed, keeping its velocity when it stays dynamic. */
+  private rebuildBody(e: Entity): void {
+    const velocity = this.physics.hasBody(e.id) ? this.physics.getLinearVelocity(e.id) : null;
+    this.physics.removeBody(e.id);
+    this.addBody(e);
+    if (velocity && e.components.rigidBody?.type === 'dynamic' && this.physics.hasBody(e.id)) this.physics.setLinearVelocity(e.id, velocity);
   }
 
   private addBody(e: Entity): void {
@@ -185,8 +231,12 @@ export class Simulation {
     const { world, physics } = this;
     return {
       id: e.id,
-      name: e.name,
-      tags: e.tags,
+      get name() {
+        return e.name;
+      },
+      get tags() {
+        return e.tags;
+      },
       get position() {
         return e.position;
       },

@@ -1,5 +1,5 @@
 import type { Components, EntityDocument, SceneDocument } from '../scene/schema.js';
-import { quatFromEulerDeg, quatMultiply, rotateVec, type Quat, type Vec3 } from '../math/vec.js';
+import { composePose, quatFromEulerDeg, type Quat, type Vec3 } from '../math/vec.js';
 
 /**
  * One live entity. `components` is the scene's data (defaults applied); `position` and
@@ -22,15 +22,29 @@ export interface Entity {
 export type WorldEvent =
   | { type: 'added'; entity: Entity }
   | { type: 'removed'; entity: Entity }
-  | { type: 'changed'; entity: Entity; component: keyof Components | 'transform' };
+  /** A component was set or removed (then `entity.components[component]` is undefined). */
+  | { type: 'changed'; entity: Entity; component: keyof Components }
+  /**
+   * The world moved the entity to follow its parent or its new local transform (after a parent
+   * moved, a `transform` change or a reparent); physics teleports the entity's body to match.
+   */
+  | { type: 'posed'; entity: Entity }
+  | { type: 'reparented'; entity: Entity; previousParent: string | null }
+  /** `name` or `tags` changed. */
+  | { type: 'relabelled'; entity: Entity };
 
 /**
  * The set of entities of one running scene: a plain value owned by one simulation. Structural
- * changes (add, remove, component edits) are announced to listeners so physics, scripts and
- * views follow without the world knowing about them.
+ * changes (add, remove, component edits, reparenting) are announced to listeners so physics,
+ * scripts and views follow without the world knowing about them.
+ *
+ * The hierarchy holds live: an entity's pose is its parent's pose composed with its local
+ * `transform`, so when a parent moves (physics, a script, an edit) its children move with it.
+ * Children with a dynamic rigid body are the exception: physics moves them on their own.
  */
 export class World {
-  private readonly entities = new Map<string, Entity>();
+  private entities = new Map<string, Entity>();
+  private readonly childIds = new Map<string, Set<string>>();
   private readonly listeners = new Set<(e: WorldEvent) => void>();
 
   get size(): number {
@@ -71,6 +85,7 @@ export class World {
       componentVersion: 1,
     };
     this.entities.set(entity.id, entity);
+    if (entity.parent) this.linkChild(entity.parent, entity.id);
     this.emit({ type: 'added', entity });
     return entity;
   }
@@ -79,24 +94,117 @@ export class World {
   remove(id: string): boolean {
     const entity = this.entities.get(id);
     if (!entity) return false;
-    for (const child of [...this.entities.values()]) if (child.parent === id) this.remove(child.id);
+    for (const childId of [...(this.childIds.get(id) ?? [])]) this.remove(childId);
     this.entities.delete(id);
+    this.childIds.delete(id);
+    if (entity.parent) this.childIds.get(entity.parent)?.delete(id);
     this.emit({ type: 'removed', entity });
     return true;
   }
 
+  /** Ids of the entity's direct children. */
+  children(id: string): string[] {
+    return [...(this.childIds.get(id) ?? [])];
+  }
+
+  /** Sets the live world pose; children that follow their parent move with it. */
   setPose(entity: Entity, position: Vec3, rotation?: Quat): void {
     entity.position = position;
     if (rotation) entity.rotation = rotation;
     entity.version++;
+    const kids = this.childIds.get(entity.id);
+    if (kids !== undefined && kids.size > 0) this.poseChildren(entity, 0);
   }
 
-  /** Replaces one component's data, e.g. a script changing a material colour. */
+  /** Replaces one component's data, e.g. a script changing a material colour. A new `transform` moves the entity (and its children). */
   setComponent<K extends keyof Components>(entity: Entity, name: K, value: Components[K]): void {
     entity.components = { ...entity.components, [name]: value };
     entity.version++;
     entity.componentVersion++;
+    if (name === 'transform') this.reposition(entity);
     this.emit({ type: 'changed', entity, component: name });
+  }
+
+  /** Removes one component; removing `transform` puts the entity at its parent's origin. */
+  removeComponent(entity: Entity, name: keyof Components): void {
+    if (entity.components[name] === undefined) return;
+    const { [name]: _removed, ...rest } = entity.components;
+    entity.components = rest;
+    entity.version++;
+    entity.componentVersion++;
+    if (name === 'transform') this.reposition(entity);
+    this.emit({ type: 'changed', entity, component: name });
+  }
+
+  /**
+   * Gives an entity a new parent (null: none). Its local transform is kept, so it moves to the
+   * same place relative to the new parent; to keep its world pose, set a new `transform` after
+   * (the scene edit `reparent` does). Throws on an unknown parent or a cycle.
+   */
+  reparent(entity: Entity, parentId: string | null): void {
+    const previousParent = entity.parent;
+    if (parentId === previousParent) return;
+    if (parentId !== null) {
+      if (!this.entities.has(parentId)) throw new Error(`entity "${entity.id}": parent "${parentId}" does not exist`);
+      for (let cur: string | null = parentId, n = 0; cur !== null && n <= this.entities.size; cur = this.entities.get(cur)?.parent ?? null, n++) {
+        if (cur === entity.id) throw new Error(`entity "${entity.id}" cannot become a child of its own descendant "${parentId}"`);
+      }
+    }
+    if (previousParent) this.childIds.get(previousParent)?.delete(entity.id);
+    if (parentId) this.linkChild(parentId, entity.id);
+    entity.parent = parentId;
+    entity.version++;
+    this.emit({ type: 'reparented', entity, previousParent });
+    this.reposition(entity);
+  }
+
+  /** Changes name and tags (what scripts find entities by). */
+  relabel(entity: Entity, name: string, tags: readonly string[]): void {
+    entity.name = name;
+    entity.tags = [...tags];
+    this.emit({ type: 'relabelled', entity });
+  }
+
+  /** Puts the listed entities first, in that order; the others keep their order after them. Order has no meaning to physics; scripts run in it. */
+  setOrder(ids: readonly string[]): void {
+    const next = new Map<string, Entity>();
+    for (const id of ids) {
+      const e = this.entities.get(id);
+      if (e) next.set(id, e);
+    }
+    for (const [id, e] of this.entities) if (!next.has(id)) next.set(id, e);
+    this.entities = next;
+  }
+
+  /** Moves the entity to where its parent and local transform put it, then its children. */
+  private reposition(entity: Entity): void {
+    const [p, q] = this.composePose(entity.parent, entity.components);
+    entity.position = p;
+    entity.rotation = q;
+    entity.version++;
+    this.emit({ type: 'posed', entity });
+    this.poseChildren(entity, 0);
+  }
+
+  private poseChildren(parent: Entity, depth: number): void {
+    const kids = this.childIds.get(parent.id);
+    if (kids === undefined || depth > this.entities.size) return;
+    for (const id of kids) {
+      const child = this.entities.get(id)!;
+      if (child.components.rigidBody?.type === 'dynamic') continue; // simulated on its own
+      const [p, q] = this.composePose(parent.id, child.components);
+      child.position = p;
+      child.rotation = q;
+      child.version++;
+      this.emit({ type: 'posed', entity: child });
+      this.poseChildren(child, depth + 1);
+    }
+  }
+
+  private linkChild(parentId: string, childId: string): void {
+    let set = this.childIds.get(parentId);
+    if (!set) this.childIds.set(parentId, (set = new Set()));
+    set.add(childId);
   }
 
   private composePose(parentId: string | null, c: Components): [Vec3, Quat] {
@@ -105,8 +213,7 @@ export class World {
     const lq = quatFromEulerDeg(local ? local.rotation : [0, 0, 0]);
     const parent = parentId ? this.entities.get(parentId) : undefined;
     if (!parent) return [lp, lq];
-    const offset = rotateVec(parent.rotation, lp);
-    return [[parent.position[0] + offset[0], parent.position[1] + offset[1], parent.position[2] + offset[2]], quatMultiply(parent.rotation, lq)];
+    return composePose(parent.position, parent.rotation, lp, lq);
   }
 }
 

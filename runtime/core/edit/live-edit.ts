@@ -1,0 +1,109 @@
+/**
+ * Scene edits on a running Simulation. The edit is applied to the simulation's document with
+ * the same function the editor uses ({@link applySceneEdit}); the world is then brought in line
+ * with the new document by {@link reconcileWorld}, which matches entities by id and changes only
+ * what differs. The server's delta reload calls the same reconciliation with a reloaded file.
+ *
+ * What follows what:
+ * - `transform` set or removed: the entity is placed where its parent and new local transform
+ *   put it (a dynamic body there at rest), and its children follow;
+ * - `rigidBody` / `collider` set or removed: the body is rebuilt at the live pose (or dropped);
+ * - `script` set or removed: the old instance gets `destroy`, the new one `start` next tick;
+ * - reparent: the entity keeps its local transform under the new parent unless the edit also
+ *   rewrote it (a `reparent` edit with `keepWorldPose` does, so it stays in place);
+ * - order: the world iterates (and scripts update) in document order;
+ * - `settings.gravity`: the physics world's gravity. Other settings take effect at next start.
+ *
+ * Entities that the running game removed (a destroyed crate) are not brought back by an edit
+ * that only changes them; entities the game spawned are never touched.
+ */
+import type { SceneDocument, EntityDocument, Components } from '../scene/schema.js';
+import { SceneError, validateEntity, type SceneProblem } from '../scene/validate.js';
+import type { Simulation } from '../sim/simulation.js';
+import { parentsFirst } from '../world/world.js';
+import { sameJson } from './pointer.js';
+import { applySceneEdit, SceneEditError, type SceneEdit } from './scene-edit.js';
+
+/** Applies `edit` to a running simulation (document and world); returns the inverse edit. */
+export function applyLiveEdit(sim: Simulation, edit: SceneEdit): SceneEdit {
+  const { doc, inverse } = applySceneEdit(sim.scene, edit);
+  sim.syncTo(doc);
+  return inverse;
+}
+
+/**
+ * Changes `sim.world` from matching `prev` to matching `next`. Everything is checked first
+ * (touched entities valid, parents present in the running world): on a problem it throws
+ * {@link SceneError} or {@link SceneEditError} and changes nothing.
+ */
+export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: SceneDocument): void {
+  const world = sim.world;
+  const prevById = new Map(prev.entities.map((e) => [e.id, e]));
+  const nextById = new Map(next.entities.map((e, i) => [e.id, { e, i }]));
+  const removed = prev.entities.filter((e) => !nextById.has(e.id)).map((e) => e.id);
+  const added: EntityDocument[] = [];
+  const changed: { before: EntityDocument; after: EntityDocument }[] = [];
+  for (const e of next.entities) {
+    const before = prevById.get(e.id);
+    if (!before) added.push(e);
+    else if (before !== e && !sameJson(before, e)) changed.push({ before, after: e });
+  }
+
+  // Check everything before changing anything.
+  const problems: SceneProblem[] = [];
+  const valid = new Map<string, EntityDocument>();
+  for (const e of [...added, ...changed.map((c) => c.after)]) {
+    const r = validateEntity(e, next.name);
+    if (r.ok) valid.set(e.id, r.entity);
+    else problems.push(...r.problems.map((p) => ({ ...p, pointer: `/entities/${nextById.get(e.id)!.i}${p.pointer}` })));
+  }
+  if (problems.length > 0) throw new SceneError(problems);
+  const addedIds = new Set(added.map((e) => e.id));
+  const removedIds = new Set(removed);
+  const willExist = (id: string) => addedIds.has(id) || (world.get(id) !== undefined && !removedIds.has(id));
+  for (const e of added) {
+    if (world.get(e.id)) throw new SceneEditError(`entity "${e.id}" already exists in the running world (spawned at run time)`);
+    if (e.parent && !willExist(e.parent)) throw new SceneEditError(`entity "${e.id}": parent "${e.parent}" is not in the running world`);
+  }
+  for (const { after } of changed) {
+    if (world.get(after.id) && after.parent && !willExist(after.parent)) {
+      throw new SceneEditError(`entity "${after.id}": parent "${after.parent}" is not in the running world`);
+    }
+  }
+
+  // Additions parents first, then changes (a reparent away from a removed parent happens before
+  // the removal), then removals.
+  for (const e of parentsFirst(added)) world.add(valid.get(e.id)!);
+  const changedById = new Map(changed.map((c) => [c.after.id, c]));
+  for (const after of parentsFirst(changed.map((c) => c.after))) {
+    const live = world.get(after.id);
+    if (!live) continue; // removed by the running game
+    const { before } = changedById.get(after.id)!;
+    const v = valid.get(after.id)!;
+    if ((before.parent ?? null) !== (v.parent ?? null)) world.reparent(live, v.parent ?? null);
+    if ((before.name ?? before.id) !== (v.name ?? v.id) || !sameJson(before.tags ?? [], v.tags ?? [])) world.relabel(live, v.name ?? v.id, v.tags ?? []);
+    const names = new Set([...Object.keys(before.components), ...Object.keys(v.components)]) as Set<keyof Components>;
+    for (const name of names) {
+      const value = v.components[name];
+      if (sameJson(before.components[name], value)) continue;
+      if (value === undefined) world.removeComponent(live, name);
+      else world.setComponent(live, name, value);
+    }
+  }
+  for (const id of removed) world.remove(id);
+
+  if (added.length > 0 || orderChanged(prev, next)) {
+    world.setOrder(next.entities.map((e) => e.id));
+    sim.scripts.reorder([...world.values()].map((e) => e.id));
+  }
+  if (!sameJson(prev.settings.gravity, next.settings.gravity) && next.settings.gravity) sim.physics.setGravity?.(next.settings.gravity);
+}
+
+/** Whether the entities both documents hold appear in a different relative order. */
+function orderChanged(prev: SceneDocument, next: SceneDocument): boolean {
+  const inNext = new Set(next.entities.map((e) => e.id));
+  const inPrev = new Set(prev.entities.map((e) => e.id));
+  const a = prev.entities.filter((e) => inNext.has(e.id));
+  const b = next.entities.filter((e) => inPrev.has(e.id));
+  return a.some((e, i) => e.id !== b[i]!.id);
+}

@@ -1,0 +1,107 @@
+/**
+ * The canonical scene writer: every committed scene survives load, validate, write byte for byte;
+ * one moved entity is one changed line; the layout rules hold for keys the schema orders, free
+ * records, long arrays and the dropped `"parent": null`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { canonicalSceneText, formatSceneText, INLINE_ARRAY_MAX } from '../../../runtime/core/scene/canonical.js';
+import { parseSceneText, SceneError } from '../../../runtime/core/scene/validate.js';
+import { loadScene } from '../helpers.js';
+
+const SCENES = join(import.meta.dirname, '../../../scenes');
+const sceneFiles = readdirSync(SCENES).filter((f) => f.endsWith('.json') && f !== 'keel-scene.schema.json');
+
+function load(text: string) {
+  const r = parseSceneText(text, 'x.json');
+  if (!r.ok) throw new SceneError(r.problems);
+  return r.scene;
+}
+
+/** Lines of `b` that differ from `a`, for texts with the same number of lines. */
+function changedLines(a: string, b: string): { line: number; before: string; after: string }[] {
+  const la = a.split('\n');
+  const lb = b.split('\n');
+  expect(lb.length).toBe(la.length);
+  return la.flatMap((l, i) => (l === lb[i] ? [] : [{ line: i + 1, before: l, after: lb[i]! }]));
+}
+
+describe('canonical scene text', () => {
+  it('finds the committed scenes', () => {
+    expect(sceneFiles).toEqual(expect.arrayContaining(['arena.json', 'terrain.json']));
+  });
+
+  it.each(sceneFiles)('%s: load, validate and write gives the same bytes', (f) => {
+    const text = readFileSync(join(SCENES, f), 'utf8');
+    expect(canonicalSceneText(load(text))).toBe(text);
+  });
+
+  it('moving one entity changes exactly one line', () => {
+    const text = readFileSync(join(SCENES, 'arena.json'), 'utf8');
+    const doc = load(text);
+    const i = doc.entities.findIndex((e) => e.components.rigidBody?.type === 'dynamic');
+    expect(i).toBeGreaterThanOrEqual(0);
+    const t = doc.entities[i]!.components.transform!;
+    doc.entities[i]!.components.transform = { ...t, position: [t.position[0] + 1.25, t.position[1], t.position[2]] };
+    const diff = changedLines(text, canonicalSceneText(doc));
+    expect(diff).toHaveLength(1);
+    expect(diff[0]!.before.trim()).toBe(`"position": [${t.position.join(', ')}],`);
+    expect(diff[0]!.after.trim()).toBe(`"position": [${[t.position[0] + 1.25, t.position[1], t.position[2]].join(', ')}],`);
+  });
+
+  it('changing a value that is at its default is also one line (defaults are written out)', () => {
+    const text = canonicalSceneText(loadScene([{ id: 'a', components: { transform: {}, material: {} } }]));
+    const doc = load(text);
+    doc.entities[0]!.components.material!.opacity = 0.5;
+    const diff = changedLines(text, canonicalSceneText(doc));
+    expect(diff.map((d) => d.after.trim())).toEqual(['"opacity": 0.5']);
+  });
+
+  it('orders keys as the schema declares them, whatever order the input had', () => {
+    const doc = loadScene([
+      { components: { collider: { size: [1, 2, 3], shape: 'box' }, transform: { scale: [2, 2, 2], position: [1, 2, 3] } }, id: 'b', name: 'B' },
+    ]);
+    const text = canonicalSceneText(doc);
+    const keys = [...text.matchAll(/^\s*"([^"]+)":/gm)].map((m) => m[1]);
+    expect(keys).toEqual([
+      'format', 'version', 'name', 'settings', 'gravity', 'tickRate', 'maxPlayers', 'entities',
+      'id', 'name', 'components',
+      'transform', 'position', 'rotation', 'scale',
+      'collider', 'shape', 'offset', 'friction', 'restitution', 'trigger', 'size',
+    ]);
+  });
+
+  it('sorts the keys of free-form records and drops "parent": null', () => {
+    const doc = loadScene([
+      { id: 'p', parent: null, components: { script: { module: 'a.js', props: { zeta: 1, alpha: { b: 2, a: 1 }, Mid: [1, 2] } } } },
+    ]);
+    const text = canonicalSceneText(doc);
+    expect(text).not.toContain('"parent"');
+    expect(text).toContain(['"props": {', '            "Mid": [1, 2],', '            "alpha": {', '              "a": 1,', '              "b": 2', '            },', '            "zeta": 1', '          },'].join('\n'));
+  });
+
+  it('writes short scalar arrays on one line and long ones one item per line', () => {
+    const short = Array.from({ length: 5 }, (_, i) => i);
+    const long = Array.from({ length: INLINE_ARRAY_MAX }, (_, i) => i * 1000);
+    const text = canonicalSceneText(loadScene([{ id: 'a', tags: ['x', 'y'], components: { script: { module: 'a.js', props: { long, short } } } }]));
+    expect(text).toContain('"tags": ["x", "y"],');
+    expect(text).toContain('"short": [0, 1, 2, 3, 4]');
+    expect(text).toContain(`"long": [\n              0,\n              1000,\n`);
+    expect(formatSceneText(text, 'x.json')).toBe(text);
+  });
+
+  it('writes empty objects as {}, ends with one newline, and prints -0 as 0', () => {
+    const doc = loadScene([{ id: 's', components: { transform: { position: [-0, 1, 0] }, spawnPoint: {} } }]);
+    const text = canonicalSceneText(doc);
+    expect(text).toContain('"spawnPoint": {}');
+    expect(text).toContain('"position": [0, 1, 0]');
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(text.endsWith('\n\n')).toBe(false);
+  });
+
+  it('refuses an invalid scene with every problem and its pointer', () => {
+    const bad = JSON.stringify({ format: 'keel-scene', version: 1, name: 'x', entities: [{ id: 'a', components: { rigidBody: { type: 'floaty' } } }] });
+    expect(() => formatSceneText(bad, 'bad.json')).toThrowError(/bad\.json \/entities\/0\/components\/rigidBody\/type: must be one of static, dynamic, kinematic/);
+  });
+});
