@@ -85,10 +85,14 @@ export class GameSession {
     this.replicator = new Replicator(sim.world);
     sim.addSystem('replicationOut', 'snapshots', ({ tick }) => this.replicate(tick));
     for (const c of this.clients.values()) {
-      if (!c.player) continue;
-      c.player = this.players.join(c.name);
-      c.replica = new ReplicaClient();
-      this.send(c, this.welcome(c.player));
+      if (!c.player || c.closed) continue;
+      try {
+        c.player = this.players.join(c.name);
+        c.replica = new ReplicaClient();
+        this.send(c, this.welcome(c.player));
+      } catch (err) {
+        this.fail(c, err, 'rejoin after reload');
+      }
     }
   }
 
@@ -99,14 +103,46 @@ export class GameSession {
 
   connect(conn: Connection): void {
     const c: Client = { conn, player: null, joinedAs: null, replica: new ReplicaClient(), name: '', windowStart: Date.now(), windowCount: 0, timer: null, closed: false };
-    if (this.draining) return this.close(c, CloseCode.ShuttingDown, 'server shutting down');
-    c.timer = setTimeout(() => this.close(c, CloseCode.HandshakeTimeout, `no hello within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
-    this.clients.set(conn.id, c);
+    try {
+      if (this.draining) return this.close(c, CloseCode.ShuttingDown, 'server shutting down');
+      c.timer = setTimeout(() => this.close(c, CloseCode.HandshakeTimeout, `no hello within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
+      this.clients.set(conn.id, c);
+    } catch (err) {
+      this.fail(c, err, 'connect');
+    }
   }
 
   message(conn: Connection, data: Uint8Array): void {
     const c = this.clients.get(conn.id);
     if (!c || c.closed) return;
+    try {
+      this.handle(c, data);
+    } catch (err) {
+      this.fail(c, err, 'message');
+    }
+  }
+
+  disconnect(conn: Connection, code: number, reason: string): void {
+    const c = this.clients.get(conn.id);
+    if (!c) return;
+    c.closed = true;
+    if (c.timer) clearTimeout(c.timer);
+    this.clients.delete(conn.id);
+    try {
+      if (c.player && this.players) {
+        this.players.leave(c.player);
+        this.opts.log.info(
+          { player: c.player.entityId, name: c.name, address: conn.address, code, reason, players: this.players.count },
+          `Player ${c.name || c.player.entityId} left (${this.players.count}/${this.opts.maxPlayers})${reason ? `: ${reason}` : ''}`,
+        );
+      }
+    } catch (err) {
+      this.fail(c, err, 'disconnect');
+    }
+    if (c.joinedAs !== null) this.opts.onPlayerLeave?.(c.joinedAs);
+  }
+
+  private handle(c: Client, data: Uint8Array): void {
     this.opts.onBytesIn(data.byteLength);
     const now = Date.now();
     if (now - c.windowStart >= 1000) {
@@ -141,20 +177,22 @@ export class GameSession {
     }
   }
 
-  disconnect(conn: Connection, code: number, reason: string): void {
-    const c = this.clients.get(conn.id);
-    if (!c) return;
+  /**
+   * Something went wrong on the server's side while serving one connection (a bug, or data the
+   * wire cannot carry): that connection closes with 1011, the error is logged once, and every
+   * other connection and the tick carry on.
+   */
+  private fail(c: Client, err: unknown, during: string): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.opts.log.error({ err, address: c.conn.address, player: c.player?.entityId, during }, `Internal error serving ${c.conn.address} (${during}): ${message}; closing it with ${CloseCode.InternalError}`);
+    if (c.closed) return;
     c.closed = true;
     if (c.timer) clearTimeout(c.timer);
-    this.clients.delete(conn.id);
-    if (c.player && this.players) {
-      this.players.leave(c.player);
-      this.opts.log.info(
-        { player: c.player.entityId, name: c.name, address: conn.address, code, reason, players: this.players.count },
-        `Player ${c.name || c.player.entityId} left (${this.players.count}/${this.opts.maxPlayers})${reason ? `: ${reason}` : ''}`,
-      );
+    try {
+      c.conn.close(CloseCode.InternalError, 'internal server error');
+    } catch {
+      // The connection is gone already; the transport reports its close.
     }
-    if (c.joinedAs !== null) this.opts.onPlayerLeave?.(c.joinedAs);
   }
 
   private hello(c: Client, protocol: number, token: string, name: string): void {
@@ -216,7 +254,11 @@ export class GameSession {
         this.reject(c, CloseCode.SlowConsumer, `too slow: over ${LIMITS.maxBufferedBytes / 1024} KiB of snapshots unsent`);
         continue;
       }
-      this.transmit(c, replicator.encodeFor(c.replica, c.player.lastSeq));
+      try {
+        this.transmit(c, replicator.encodeFor(c.replica, c.player.lastSeq));
+      } catch (err) {
+        this.fail(c, err, 'snapshot');
+      }
     }
   }
 

@@ -106,7 +106,14 @@ export class ServerInstance {
     this.sharedHeartbeat = deps.heartbeat;
     this.processWatchdog = deps.processWatchdog ?? true;
     this.healthLink = deps.health ?? ((options) => new HealthMonitor(options));
-    this.transport = deps.transport ?? new WsTransport({ port: config.port, host: config.host, maxPayload: LIMITS.maxFrameBytes });
+    this.transport =
+      deps.transport ??
+      new WsTransport({
+        port: config.port,
+        host: config.host,
+        maxPayload: LIMITS.maxFrameBytes,
+        onError: (err, conn) => this.log.error({ err, address: conn.address }, `Internal error serving ${conn.address}: ${(err as Error)?.message ?? String(err)}; closed it with 1011`),
+      });
     this.loop = new FixedStepLoop({
       tickRate: config.tickRate,
       clock: this.clock,

@@ -6,6 +6,11 @@ export interface WsTransportOptions {
   host: string;
   /** Largest accepted message; larger frames close the sender. */
   maxPayload?: number;
+  /**
+   * An event handler threw: the connection was closed with 1011. The handlers fence their own
+   * errors; this is the last guard, so nothing from one socket can reach the process.
+   */
+  onError?(err: unknown, conn: Connection): void;
 }
 
 /** The game port over `ws`. The only module that knows the socket library. */
@@ -50,14 +55,22 @@ export class WsTransport implements Transport {
             return ws.bufferedAmount;
           },
         };
+        const guarded = (fn: () => void) => {
+          try {
+            fn();
+          } catch (err) {
+            this.opts.onError?.(err, conn);
+            if (ws.readyState === ws.OPEN) ws.close(1011, 'internal server error');
+          }
+        };
         this.sockets.set(ws, conn);
-        ws.on('message', (data: Buffer) => handlers.message(conn, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+        ws.on('message', (data: Buffer) => guarded(() => handlers.message(conn, new Uint8Array(data.buffer, data.byteOffset, data.byteLength))));
         ws.on('close', (code, reason) => {
           this.sockets.delete(ws);
-          handlers.disconnect(conn, code, reason.toString());
+          guarded(() => handlers.disconnect(conn, code, reason.toString()));
         });
         ws.on('error', () => ws.terminate());
-        handlers.connect(conn);
+        guarded(() => handlers.connect(conn));
       });
     });
   }

@@ -3,6 +3,7 @@ import { SCENE_FORMAT, SCENE_VERSION } from './format.js';
 import type { Components, EntityDocument, SceneDocument } from './schema.js';
 import { validate as schemaValidate } from './scene-validator.generated.js';
 import { normaliseAssetPath } from './paths.js';
+import { MAX_WIRE_STRING_BYTES } from '../protocol/codec.js';
 
 /** One thing wrong with a scene file, located by JSON pointer and named by the rule it breaks. */
 export interface SceneProblem {
@@ -163,8 +164,18 @@ function describeAjvError(e: ErrorObject): { pointer: string; message: string } 
   }
 }
 
+const utf8 = new TextEncoder();
+
 function semanticProblems(doc: Record<string, unknown>, file: string): SceneProblem[] {
   const out: SceneProblem[] = [];
+  // The scene name travels in every welcome as a wire string: the schema counts characters,
+  // the wire counts UTF-8 bytes (an emoji is 4).
+  if (typeof doc.name === 'string') {
+    const bytes = utf8.encode(doc.name).byteLength;
+    if (bytes > MAX_WIRE_STRING_BYTES) {
+      out.push({ file, pointer: '/name', rule: 'wire-length', message: `is ${bytes} bytes in UTF-8; at most ${MAX_WIRE_STRING_BYTES} fit the wire` });
+    }
+  }
   const entities = Array.isArray(doc.entities) ? (doc.entities as unknown[]) : [];
   const indexOf = new Map<string, number>();
   const parentOf = new Map<string, string>();
