@@ -41,6 +41,8 @@ export interface GameSessionOptions {
   onPlayerJoin?(id: string): void;
   /** The player that joined as `id` left (closed, dropped, or the server is stopping). */
   onPlayerLeave?(id: string): void;
+  /** An entity's state could not be encoded for the wire (once per entity and component change); it is left out of snapshots meanwhile. */
+  onReplicationError?(entityId: string, error: Error): void;
 }
 
 interface Client {
@@ -82,7 +84,12 @@ export class GameSession {
     this.sim = sim;
     this.scene = scene;
     this.players = new Players(sim);
-    this.replicator = new Replicator(sim.world);
+    this.replicator = new Replicator(sim.world, {
+      onError: ({ entityId, error }) => {
+        this.opts.log.error({ err: error, entity: entityId }, `Entity ${entityId} cannot be replicated (${error.message}); clients do not see it until its components change`);
+        this.opts.onReplicationError?.(entityId, error);
+      },
+    });
     sim.addSystem('replicationOut', 'snapshots', ({ tick }) => this.replicate(tick));
     for (const c of this.clients.values()) {
       if (!c.player || c.closed) continue;
