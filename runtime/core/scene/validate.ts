@@ -89,6 +89,10 @@ export function validateScene(
       problems: [problem('/format', 'format', `must be "${SCENE_FORMAT}" (got ${JSON.stringify(top.format) ?? 'nothing'})`)],
     };
   }
+  const deep = findTooDeep(top);
+  if (deep !== null) {
+    return { ok: false, problems: [problem(deep, 'depth', `nested deeper than ${MAX_SCENE_DEPTH} levels`)] };
+  }
   const nonFinite = findNonFinite(top, '');
   if (nonFinite.length > 0) {
     return { ok: false, problems: nonFinite.map((p) => problem(p, 'finite', 'must be a finite number')) };
@@ -235,6 +239,26 @@ function semanticProblems(doc: Record<string, unknown>, file: string): SceneProb
     }
   }
   return out;
+}
+
+/**
+ * How deeply a scene document may nest (objects and arrays, the document itself being level 1).
+ * The format needs 6 levels to reach a script's props; the rest is for props. Checked before
+ * anything walks the document recursively, so a hostile file gets a problem, not a stack overflow.
+ */
+export const MAX_SCENE_DEPTH = 64;
+
+/** Pointer to the first object or array nested deeper than MAX_SCENE_DEPTH, or null. Iterative: any depth is safe. */
+function findTooDeep(root: unknown): string | null {
+  const stack: { value: unknown; pointer: string; depth: number }[] = [{ value: root, pointer: '', depth: 1 }];
+  while (stack.length > 0) {
+    const { value, pointer, depth } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_SCENE_DEPTH) return pointer;
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    for (const [k, v] of entries) if (typeof v === 'object' && v !== null) stack.push({ value: v, pointer: `${pointer}/${escapePointer(k)}`, depth: depth + 1 });
+  }
+  return null;
 }
 
 function findNonFinite(value: unknown, pointer: string, out: string[] = []): string[] {
