@@ -162,11 +162,10 @@ export class ServerInstance {
   }
 
   /**
-   * Loads the scene (unless given), binds the game port and starts ticking. The health listener
-   * starts meanwhile and is not waited for before the game port accepts and the loop ticks
-   * (/readyz is served by that listener, so it answers once it is up). Resolves once the health
-   * listener is up too; if it cannot bind, everything started is stopped again and the promise
-   * rejects. Nothing is logged before then, so a failed start writes nothing but its error.
+   * Loads the scene (unless given), binds the game port and the health listener, and only then
+   * starts ticking: a start that fails (a port taken) has run no tick and logged nothing but its
+   * error. The health thread boots while the scene loads and the game port binds, so the wait
+   * costs little. If anything fails, everything started is stopped again and the promise rejects.
    */
   async start(): Promise<void> {
     const t0 = performance.now();
@@ -188,10 +187,10 @@ export class ServerInstance {
         disconnect: (c, code, reason) => this.session.disconnect(c, code, reason),
       });
       this.boundPort = port;
+      await health;
       this.lifecycle = 'running';
       this.loopDone = this.loop.start();
       this.setHealthState(HealthState.ready);
-      await health;
     } catch (err) {
       await this.abortStart();
       throw err;
