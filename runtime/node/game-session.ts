@@ -23,6 +23,8 @@ export const LIMITS = {
   maxFrameBytes: 1024,
   /** Client messages per second before the connection is closed (4004). */
   maxMessagesPerSecond: 240,
+  /** A TCP connection must complete its WebSocket upgrade within this long, or it is dropped. */
+  upgradeMs: 5000,
   /** A client must say hello within this long (4006). */
   handshakeMs: 5000,
   /** Unsent bytes queued for a client before it is dropped as too slow (4005). */

@@ -112,6 +112,7 @@ export class ServerInstance {
         port: config.port,
         host: config.host,
         maxPayload: LIMITS.maxFrameBytes,
+        upgradeTimeoutMs: LIMITS.upgradeMs,
         onError: (err, conn) => this.log.error({ err, address: conn.address }, `Internal error serving ${conn.address}: ${(err as Error)?.message ?? String(err)}; closed it with 1011`),
       });
     this.loop = new FixedStepLoop({
