@@ -28,7 +28,7 @@ export async function runBots(opts: BotsOptions): Promise<number> {
 
   const bots = Array.from(
     { length: count },
-    (_, i) => new Bot({ url: opts.url, name: `bot-${i + 1}`, ...(opts.joinSecret ? { token: mintJoinToken(opts.joinSecret, `bot-${i + 1}`, 3600) } : {}) }),
+    (_, i) => new Bot({ url: opts.url, name: `bot-${i + 1}`, ...(opts.joinSecret ? { token: mintJoinToken(opts.joinSecret, `bot-${i + 1}`, 300) } : {}) }),
   );
   const t0 = performance.now();
   process.stderr.write(`bots: connecting ${count} to ${opts.url} for ${duration} s\n`);

@@ -21,8 +21,10 @@ import { verifyJoinToken } from './join-token.js';
 export const LIMITS = {
   /** Largest client frame accepted by the socket (larger ones close with 1009). */
   maxFrameBytes: 1024,
-  /** Client messages per second before the connection is closed (4004). */
+  /** Client messages per second, sustained, before the connection is closed (4004): a token bucket refilled at this rate… */
   maxMessagesPerSecond: 240,
+  /** …holding this many: a client may send this many back to back, then keep to the rate. */
+  messageBurst: 120,
   /** A TCP connection must complete its WebSocket upgrade within this long, or it is dropped. */
   upgradeMs: 5000,
   /** A client must say hello within this long (4006). */
@@ -54,8 +56,11 @@ interface Client {
   joinedAs: string | null;
   replica: ReplicaClient;
   name: string;
-  windowStart: number;
-  windowCount: number;
+  /** Token bucket for the rate limit: messages the client may still send now, as of `refilledAt`. */
+  tokens: number;
+  refilledAt: number;
+  /** The join token this client holds a seat with (its signature), or null. */
+  seat: string | null;
   timer: NodeJS.Timeout | null;
   closed: boolean;
 }
@@ -74,6 +79,10 @@ export class GameSession {
   private sendCredit = 0;
   private draining = false;
   private readonly writer = new Writer(4096);
+  /** Join tokens (by signature) seating a connected player: one seat per token at a time. */
+  private readonly seats = new Set<string>();
+  /** Single-use token ids seen, with their expiry (unix ms): forgotten once the token could not be used anyway. */
+  private readonly usedJtis = new Map<string, number>();
 
   constructor(private readonly opts: GameSessionOptions) {}
 
@@ -111,7 +120,7 @@ export class GameSession {
   }
 
   connect(conn: Connection): void {
-    const c: Client = { conn, player: null, joinedAs: null, replica: new ReplicaClient(), name: '', windowStart: Date.now(), windowCount: 0, timer: null, closed: false };
+    const c: Client = { conn, player: null, joinedAs: null, replica: new ReplicaClient(), name: '', tokens: LIMITS.messageBurst, refilledAt: Date.now(), seat: null, timer: null, closed: false };
     try {
       if (this.draining) return this.close(c, CloseCode.ShuttingDown, 'server shutting down');
       c.timer = setTimeout(() => this.close(c, CloseCode.HandshakeTimeout, `no hello within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
@@ -121,11 +130,11 @@ export class GameSession {
     }
   }
 
-  message(conn: Connection, data: Uint8Array): void {
+  message(conn: Connection, data: Uint8Array, binary = true): void {
     const c = this.clients.get(conn.id);
     if (!c || c.closed) return;
     try {
-      this.handle(c, data);
+      this.handle(c, data, binary);
     } catch (err) {
       this.fail(c, err, 'message');
     }
@@ -137,6 +146,7 @@ export class GameSession {
     c.closed = true;
     if (c.timer) clearTimeout(c.timer);
     this.clients.delete(conn.id);
+    if (c.seat !== null) this.seats.delete(c.seat);
     try {
       if (c.player && this.players) {
         this.players.leave(c.player);
@@ -151,16 +161,16 @@ export class GameSession {
     if (c.joinedAs !== null) this.opts.onPlayerLeave?.(c.joinedAs);
   }
 
-  private handle(c: Client, data: Uint8Array): void {
+  private handle(c: Client, data: Uint8Array, binary: boolean): void {
     this.opts.onBytesIn(data.byteLength);
     const now = Date.now();
-    if (now - c.windowStart >= 1000) {
-      c.windowStart = now;
-      c.windowCount = 0;
+    c.tokens = Math.min(LIMITS.messageBurst, c.tokens + ((now - c.refilledAt) * LIMITS.maxMessagesPerSecond) / 1000);
+    c.refilledAt = now;
+    if (c.tokens < 1) {
+      return this.reject(c, CloseCode.RateLimited, `more than ${LIMITS.maxMessagesPerSecond} messages per second (burst ${LIMITS.messageBurst})`);
     }
-    if (++c.windowCount > LIMITS.maxMessagesPerSecond) {
-      return this.reject(c, CloseCode.RateLimited, `more than ${LIMITS.maxMessagesPerSecond} messages per second`);
-    }
+    c.tokens -= 1;
+    if (!binary) return this.reject(c, CloseCode.Malformed, 'text frames are not part of the protocol; send binary frames');
     let msg;
     try {
       msg = decodeClient(data);
@@ -211,11 +221,22 @@ export class GameSession {
     if (this.draining) return this.refuse(c, CloseCode.ShuttingDown, 'server shutting down');
     const joined = this.players!.count;
     if (joined >= this.opts.maxPlayers) return this.refuse(c, CloseCode.ServerFull, `server full (${joined}/${this.opts.maxPlayers})`);
-    if (this.opts.joinSecret !== undefined) {
-      const check = verifyJoinToken(this.opts.joinSecret, token);
-      if (!check.ok) return this.refuse(c, CloseCode.BadToken, `bad join token: ${check.reason}`);
-    }
     c.name = name.slice(0, 32);
+    if (this.opts.joinSecret !== undefined) {
+      const now = Date.now();
+      const check = verifyJoinToken(this.opts.joinSecret, token, now);
+      if (!check.ok) return this.refuse(c, CloseCode.BadToken, `bad join token: ${check.reason}`);
+      if (this.seats.has(check.key)) return this.refuse(c, CloseCode.BadToken, 'bad join token: already in use by a connected player');
+      if (check.jti) {
+        for (const [jti, expires] of this.usedJtis) if (expires <= now) this.usedJtis.delete(jti);
+        if (this.usedJtis.has(check.jti)) return this.refuse(c, CloseCode.BadToken, 'bad join token: already used');
+        this.usedJtis.set(check.jti, check.expiresMs);
+      }
+      this.seats.add(check.key);
+      c.seat = check.key;
+      // The token names the player: a client cannot take another player's name.
+      c.name = check.subject.slice(0, 32);
+    }
     c.player = this.players!.join(c.name);
     c.joinedAs = this.uniqueJoinId(c.player.entityId, c.conn.id);
     this.opts.onPlayerJoin?.(c.joinedAs);

@@ -184,7 +184,7 @@ export class ServerInstance {
       this.health?.setDetail('binding the game port');
       const { port } = await this.transport.listen({
         connect: (c) => this.session.connect(c),
-        message: (c, data) => this.session.message(c, data),
+        message: (c, data, binary) => this.session.message(c, data, binary),
         disconnect: (c, code, reason) => this.session.disconnect(c, code, reason),
       });
       this.boundPort = port;

@@ -21,6 +21,9 @@ export interface WsTransportOptions {
   onError?(err: unknown, conn: Connection): void;
 }
 
+/** How long a socket closed for a protocol error may take to say goodbye before it is cut. */
+const CLOSE_GRACE_MS = 1000;
+
 /** The game port over `ws`. The only module that knows the socket library. */
 export class WsTransport implements Transport {
   private http: Server | null = null;
@@ -93,12 +96,19 @@ export class WsTransport implements Transport {
           }
         };
         this.sockets.set(ws, conn);
-        ws.on('message', (data: Buffer) => guarded(() => handlers.message(conn, new Uint8Array(data.buffer, data.byteOffset, data.byteLength))));
+        ws.on('message', (data: Buffer, binary: boolean) => guarded(() => handlers.message(conn, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), binary)));
+        let grace: NodeJS.Timeout | null = null;
         ws.on('close', (code, reason) => {
+          if (grace) clearTimeout(grace);
           this.sockets.delete(ws);
           guarded(() => handlers.disconnect(conn, code, reason.toString()));
         });
-        ws.on('error', () => ws.terminate());
+        // A protocol error (a frame over maxPayload: 1009, a bad frame: 1002) has already queued
+        // its close frame: give it CLOSE_GRACE_MS to reach the client before cutting the socket,
+        // or the client sees 1006 instead of the code.
+        ws.on('error', () => {
+          grace ??= setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+        });
         guarded(() => handlers.connect(conn));
       });
     });
