@@ -33,6 +33,23 @@ export const LIMITS = {
   maxBufferedBytes: 256 * 1024,
 } as const;
 
+/** Longest player name kept, in characters. */
+export const MAX_NAME_CHARS = 32;
+
+// C0 and C1 controls (newlines, ESC…), and the bidirectional overrides and isolates that reorder
+// text on screen: nothing a name needs, and what a forged log line or a hijacked terminal uses.
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * A client-supplied name as the server keeps, logs and replicates it: control and reordering
+ * characters removed, whitespace runs collapsed, trimmed, at most MAX_NAME_CHARS characters
+ * (whole code points, never half a surrogate pair).
+ */
+export function cleanName(name: string): string {
+  const flat = name.replace(UNSAFE_CHARS, ' ').replace(/\s+/gu, ' ').trim();
+  return [...flat].slice(0, MAX_NAME_CHARS).join('').trim();
+}
+
 export interface GameSessionOptions {
   log: PinoLogger;
   maxPlayers: number;
@@ -221,7 +238,7 @@ export class GameSession {
     if (this.draining) return this.refuse(c, CloseCode.ShuttingDown, 'server shutting down');
     const joined = this.players!.count;
     if (joined >= this.opts.maxPlayers) return this.refuse(c, CloseCode.ServerFull, `server full (${joined}/${this.opts.maxPlayers})`);
-    c.name = name.slice(0, 32);
+    c.name = cleanName(name);
     if (this.opts.joinSecret !== undefined) {
       const now = Date.now();
       const check = verifyJoinToken(this.opts.joinSecret, token, now);
@@ -235,7 +252,7 @@ export class GameSession {
       this.seats.add(check.key);
       c.seat = check.key;
       // The token names the player: a client cannot take another player's name.
-      c.name = check.subject.slice(0, 32);
+      c.name = cleanName(check.subject);
     }
     c.player = this.players!.join(c.name);
     c.joinedAs = this.uniqueJoinId(c.player.entityId, c.conn.id);
