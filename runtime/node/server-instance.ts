@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FSWatcher, watch } from 'chokidar';
 import {
@@ -80,6 +81,8 @@ export class ServerInstance {
   private sim: Simulation | null = null;
   private pending: { scene: LoadedScene; sim: Simulation } | null = null;
   private watcher: FSWatcher | null = null;
+  /** Absolute paths of the files whose changes reload the scene (the watcher watches their folders). */
+  private readonly watched = new Set<string>();
   private reloadTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private boundPort = 0;
@@ -106,7 +109,15 @@ export class ServerInstance {
     this.sharedHeartbeat = deps.heartbeat;
     this.processWatchdog = deps.processWatchdog ?? true;
     this.healthLink = deps.health ?? ((options) => new HealthMonitor(options));
-    this.transport = deps.transport ?? new WsTransport({ port: config.port, host: config.host, maxPayload: LIMITS.maxFrameBytes });
+    this.transport =
+      deps.transport ??
+      new WsTransport({
+        port: config.port,
+        host: config.host,
+        maxPayload: LIMITS.maxFrameBytes,
+        upgradeTimeoutMs: LIMITS.upgradeMs,
+        onError: (err, conn) => this.log.error({ err, address: conn.address }, `Internal error serving ${conn.address}: ${(err as Error)?.message ?? String(err)}; closed it with 1011`),
+      });
     this.loop = new FixedStepLoop({
       tickRate: config.tickRate,
       clock: this.clock,
@@ -155,11 +166,10 @@ export class ServerInstance {
   }
 
   /**
-   * Loads the scene (unless given), binds the game port and starts ticking. The health listener
-   * starts meanwhile and is not waited for before the game port accepts and the loop ticks
-   * (/readyz is served by that listener, so it answers once it is up). Resolves once the health
-   * listener is up too; if it cannot bind, everything started is stopped again and the promise
-   * rejects. Nothing is logged before then, so a failed start writes nothing but its error.
+   * Loads the scene (unless given), binds the game port and the health listener, and only then
+   * starts ticking: a start that fails (a port taken) has run no tick and logged nothing but its
+   * error. The health thread boots while the scene loads and the game port binds, so the wait
+   * costs little. If anything fails, everything started is stopped again and the promise rejects.
    */
   async start(): Promise<void> {
     const t0 = performance.now();
@@ -177,14 +187,14 @@ export class ServerInstance {
       this.health?.setDetail('binding the game port');
       const { port } = await this.transport.listen({
         connect: (c) => this.session.connect(c),
-        message: (c, data) => this.session.message(c, data),
+        message: (c, data, binary) => this.session.message(c, data, binary),
         disconnect: (c, code, reason) => this.session.disconnect(c, code, reason),
       });
       this.boundPort = port;
+      await health;
       this.lifecycle = 'running';
       this.loopDone = this.loop.start();
       this.setHealthState(HealthState.ready);
-      await health;
     } catch (err) {
       await this.abortStart();
       throw err;
@@ -202,7 +212,7 @@ export class ServerInstance {
       this.agones.setLabel(LABEL_SCENE_HASH, scene.hash.slice(0, 12));
       this.agones.ready();
     }
-    if (this.config.watch) this.startWatching();
+    if (this.config.watch) await this.startWatching();
     this.log.info(
       { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, startMs: Math.round(performance.now() - t0) },
       `Listening on ${this.config.host}:${this.boundPort} at ${this.config.tickRate} Hz${this.healthPort ? `; health on :${this.healthPort}` : ''}`,
@@ -336,7 +346,7 @@ export class ServerInstance {
       old?.dispose();
       this.reloads++;
       this.metrics.reloads.inc({ result: 'applied' });
-      this.watcher?.add(this.watchedFiles(scene)); // scripts the new version added
+      this.watch(scene); // scripts the new version added
       this.log.info({ entities: sim.world.size, hash: scene.hash.slice(0, 12), tick: n }, `Scene ${scene.doc.name} reloaded (${sim.world.size} entities)`);
       this.agones?.setLabel(LABEL_SCENE_HASH, scene.hash.slice(0, 12));
     }
@@ -367,17 +377,65 @@ export class ServerInstance {
     return [...files];
   }
 
-  private startWatching(): void {
-    this.watcher = watch(this.watchedFiles(this.scene!), { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
-    this.watcher.on('all', (event, path) => {
+  /**
+   * Watches the folders of the scene file and its scripts rather than the files themselves: a
+   * file that is deleted and comes back (a `git checkout`, an editor's non-atomic save) is seen
+   * again, where a watch on the file would end with it.
+   */
+  private async startWatching(): Promise<void> {
+    const dirs = this.newWatchedDirs(this.scene!);
+    const watcher = watch(dirs, {
+      ignoreInitial: true,
+      depth: 0,
+      // Other files in those folders are none of our business (stats are absent on a first call for a path).
+      ignored: (path, stats) => stats?.isFile() === true && !this.watched.has(resolve(path)),
+      awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
+    });
+    this.watcher = watcher;
+    watcher.on('all', (event, path) => {
+      const file = resolve(path);
+      if (!this.watched.has(file)) return;
+      if (event === 'unlink') {
+        // Nothing to load: keep the running world, and let the file's return reload it.
+        if (this.reloadTimer) clearTimeout(this.reloadTimer);
+        this.reloadTimer = null;
+        this.log.warn({ file: path }, `${path} was deleted; keeping the running scene and reloading when it comes back`);
+        return;
+      }
       if (event !== 'add' && event !== 'change') return;
       if (this.reloadTimer) clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => {
         this.reloadTimer = null;
-        this.log.info({ file: path }, `Change detected in ${path}; reloading`);
+        this.log.info({ file: path }, event === 'add' ? `${path} is back; reloading` : `Change detected in ${path}; reloading`);
         void this.reload();
       }, 50);
     });
-    this.watcher.on('error', (err) => this.log.warn({ err }, 'file watcher error'));
+    watcher.on('error', (err) => this.log.warn({ err }, 'file watcher error'));
+    // Edits made right after the Listening line must not be missed: wait (bounded) for the first scan.
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, 5000);
+      t.unref();
+      watcher.once('ready', () => (clearTimeout(t), r()));
+    });
   }
+
+  /** Adds `scene`'s files (a reloaded version may use new scripts) to the watched set and their folders to the watcher. */
+  private watch(scene: LoadedScene): void {
+    const dirs = this.newWatchedDirs(scene);
+    if (this.watcher && dirs.length > 0) this.watcher.add(dirs);
+  }
+
+  /** Adds `scene`'s files to the watched set; returns the folders of those not watched before. */
+  private newWatchedDirs(scene: LoadedScene): string[] {
+    const dirs = new Set<string>();
+    for (const f of this.watchedFiles(scene)) {
+      const file = resolve(f);
+      if (this.watched.has(file)) continue;
+      this.watched.add(file);
+      dirs.add(dirname(file));
+    }
+    return [...dirs];
+  }
+
+
 }
