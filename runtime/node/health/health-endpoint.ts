@@ -48,6 +48,24 @@ const HEALTH_FILE_EVERY_MS = 500;
 const METRICS_TIMEOUT_MS = 500;
 const ENDPOINTS = ['/livez', '/readyz', '/healthz', '/metrics'];
 
+/**
+ * Bounds on what clients of the health port can hold. Probes and scrapes are a handful of short
+ * requests; without these, a few thousand idle sockets (a port scan, a slowloris, a misbehaving
+ * agent) once filled the health thread's heap and killed it, and the watchdog with it.
+ */
+export const HEALTH_HTTP_LIMITS = {
+  /** Open connections at once; past it new ones are closed at accept. */
+  maxConnections: 64,
+  /** A socket with no traffic (one that never sends a request, or an idle keep-alive) is closed after this. */
+  idleSocketMs: 5_000,
+  /** A request's headers must be complete within this. */
+  headersTimeoutMs: 5_000,
+  /** A whole request must be received within this. */
+  requestTimeoutMs: 10_000,
+  /** How often the two timeouts above are checked. */
+  checkEveryMs: 1_000,
+} as const;
+
 export class HealthEndpoint {
   private readonly server: Server;
   private readonly log: PinoLogger;
@@ -60,14 +78,28 @@ export class HealthEndpoint {
   private readonly metricsWaiters = new Map<number, (text: string) => void>();
   private lastHealthFileAt = 0;
   private frozen = false;
+  private problem: string | null = null;
   private closed: Promise<void> | null = null;
 
   constructor(private readonly opts: HealthEndpointOptions) {
     this.log = opts.log;
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: Error) => json(res, 500, { error: err.message }));
+    const l = HEALTH_HTTP_LIMITS;
+    this.server = createServer(
+      { headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, keepAliveTimeout: l.idleSocketMs, connectionsCheckingInterval: l.checkEveryMs },
+      (req, res) => {
+        this.handle(req, res).catch((err: Error) => json(res, 500, { error: err.message }));
+      },
+    );
+    this.server.maxConnections = l.maxConnections;
+    // Idle sockets, including those that never send a byte, are destroyed (no 'timeout' listener).
+    this.server.timeout = l.idleSocketMs;
+    let refusedAt = -Infinity;
+    this.server.on('drop', () => {
+      // Said once a minute at most: a flood must not become a flood of log lines.
+      if (performance.now() - refusedAt < 60_000) return;
+      refusedAt = performance.now();
+      this.log.warn({ maxConnections: l.maxConnections }, `health port ${this.opts.port}: ${l.maxConnections} connections open; refusing more until some close`);
     });
-    this.server.keepAliveTimeout = 5_000;
   }
 
   /** Binds the port and starts watching the heartbeat; resolves with the bound port. */
@@ -99,6 +131,11 @@ export class HealthEndpoint {
   /** Why the instance is not ready yet, shown by /readyz while starting. */
   setDetail(text: string): void {
     this.detail = text;
+  }
+
+  /** Why the running instance is not ready (ticks keep failing); null once it is again. */
+  setProblem(text: string | null): void {
+    this.problem = text;
   }
 
   /** The game thread's answer to `requestMetrics(id)`. */
@@ -184,7 +221,7 @@ export class HealthEndpoint {
     if (this.stalled) return { ready: false, reason: 'game loop stalled' };
     switch (hb.state) {
       case HealthState.ready:
-        return { ready: true, reason: 'ready' };
+        return this.problem ? { ready: false, reason: this.problem } : { ready: true, reason: 'ready' };
       case HealthState.starting:
         return { ready: false, reason: `starting: ${this.detail}` };
       case HealthState.draining:
