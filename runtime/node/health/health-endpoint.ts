@@ -46,6 +46,12 @@ export interface HealthEndpointOptions extends HealthEndpointSettings {
 
 const HEALTH_FILE_EVERY_MS = 500;
 const METRICS_TIMEOUT_MS = 500;
+/**
+ * Scrapes within this long of the last metrics text the game thread rendered get that text, and
+ * concurrent scrapes share one request: rendering runs on the game thread, so however many
+ * scrapers there are, it costs the loop at most one render per this interval.
+ */
+export const METRICS_REFRESH_MS = 500;
 const ENDPOINTS = ['/livez', '/readyz', '/healthz', '/metrics'];
 
 /**
@@ -55,7 +61,7 @@ const ENDPOINTS = ['/livez', '/readyz', '/healthz', '/metrics'];
  */
 export const HEALTH_HTTP_LIMITS = {
   /** Open connections at once; past it new ones are closed at accept. */
-  maxConnections: 64,
+  maxConnections: 512,
   /** A socket with no traffic (one that never sends a request, or an idle keep-alive) is closed after this. */
   idleSocketMs: 5_000,
   /** A request's headers must be complete within this. */
@@ -74,6 +80,7 @@ export class HealthEndpoint {
   private detail = 'starting';
   private lastMetrics = '';
   private lastMetricsAt = 0;
+  private metricsInFlight: Promise<string> | null = null;
   private nextMetricsId = 1;
   private readonly metricsWaiters = new Map<number, (text: string) => void>();
   private lastHealthFileAt = 0;
@@ -232,6 +239,12 @@ export class HealthEndpoint {
   }
 
   private metricsText(): Promise<string> {
+    if (this.lastMetricsAt && Date.now() - this.lastMetricsAt < METRICS_REFRESH_MS) return Promise.resolve(this.lastMetrics);
+    this.metricsInFlight ??= this.requestMetricsText().finally(() => (this.metricsInFlight = null));
+    return this.metricsInFlight;
+  }
+
+  private requestMetricsText(): Promise<string> {
     return new Promise((resolve) => {
       const id = this.nextMetricsId++;
       const timer = setTimeout(() => {
@@ -269,7 +282,7 @@ export class HealthEndpoint {
         '# HELP keel_loop_stalled 1 while the game loop is stalled past --stall-ms.',
         '# TYPE keel_loop_stalled gauge',
         `keel_loop_stalled{${labels}} ${this.stalled ? 1 : 0}`,
-        '# HELP keel_metrics_snapshot_age_seconds Age of the loop-thread metrics above (0 when fresh).',
+        '# HELP keel_metrics_snapshot_age_seconds Age of the loop-thread metrics above (scrapes share one snapshot for up to half a second).',
         '# TYPE keel_metrics_snapshot_age_seconds gauge',
         `keel_metrics_snapshot_age_seconds{${labels}} ${this.lastMetricsAt ? ((Date.now() - this.lastMetricsAt) / 1000).toFixed(3) : 0}`,
         '',
