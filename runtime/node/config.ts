@@ -98,6 +98,12 @@ export const DEFAULT_SEND_RATE = 20;
 export const DEFAULT_AGONES_PORT = 9358;
 /** Under half of the Fleet's spec.health.periodSeconds (deploy/k8s/fleet.yaml), so one late ping never counts as a failure. */
 export const DEFAULT_AGONES_HEALTH_MS = 2000;
+/**
+ * The health listener (with /metrics) answers on loopback only unless told otherwise: it is an
+ * operator's port, not a player's. Container images and manifests set SERVER_HEALTH_HOST=0.0.0.0
+ * so that probes and scrapers from outside the container reach it.
+ */
+export const DEFAULT_HEALTH_HOST = '127.0.0.1';
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port <port>', env: 'SERVER_PORT', description: 'WebSocket game port', defaultText: String(DEFAULT_PORT) },
@@ -113,7 +119,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'sendRate', flag: '--send-rate <hz>', env: 'SERVER_SEND_RATE', description: 'snapshots per second to each client (1 to the tick rate)', defaultText: String(DEFAULT_SEND_RATE) },
   { key: 'joinSecret', flag: '--join-secret <secret>', env: 'SERVER_JOIN_SECRET', description: 'accept only join tokens signed with this (HMAC-SHA256)', defaultText: 'none: anyone may join' },
   { key: 'healthPort', flag: '--health-port <port>', env: 'SERVER_HEALTH_PORT', description: 'HTTP port of /livez /readyz /healthz /metrics; 0 disables', defaultText: `game port + ${HEALTH_PORT_OFFSET}` },
-  { key: 'healthHost', flag: '--health-host <address>', env: 'SERVER_HEALTH_HOST', description: 'address the health listener binds', defaultText: 'same as --host' },
+  { key: 'healthHost', flag: '--health-host <address>', env: 'SERVER_HEALTH_HOST', description: 'address the health listener binds (the image and manifests set 0.0.0.0)', defaultText: DEFAULT_HEALTH_HOST },
   { key: 'stallMs', flag: '--stall-ms <ms>', env: 'SERVER_STALL_MS', description: '/livez answers 503 after this long without a tick', defaultText: String(DEFAULT_STALL_MS) },
   { key: 'watchdogMs', flag: '--watchdog-ms <ms>', env: 'SERVER_WATCHDOG_MS', description: 'exit (code 3) after this long without a tick; 0 disables', defaultText: String(DEFAULT_WATCHDOG_MS) },
   { key: 'healthFile', flag: '--health-file <path>', env: 'SERVER_HEALTH_FILE', description: 'touch this file every 0.5 s while healthy, for exec probes', defaultText: 'none' },
@@ -236,7 +242,7 @@ export function resolveEarlyConfig(input: ResolveInput): EarlyConfig {
     logFormat: raw.logFormat ? oneOf(raw.logFormat, ['json', 'pretty'] as const) : input.stdoutIsTTY ? 'pretty' : 'json',
     watch: raw.watch ? bool(raw.watch) : true,
     healthPort,
-    healthHost: raw.healthHost?.value ?? host,
+    healthHost: raw.healthHost?.value ?? DEFAULT_HEALTH_HOST,
     stallMs,
     watchdogMs,
     healthFile: raw.healthFile ? resolve(input.cwd, raw.healthFile.value) : undefined,

@@ -20,6 +20,7 @@ import { EXIT } from './exit-codes.js';
 import { HealthMonitor, type HealthLink, type HealthMonitorOptions } from './health/health-monitor.js';
 import { HealthState, type Heartbeat } from './health/heartbeat.js';
 import { InstanceMetrics } from './health/metrics.js';
+import { TickFailures } from './health/tick-failures.js';
 import { GameSession, LIMITS } from './game-session.js';
 import { AgonesSdk, LABEL_SCENE_HASH, LABEL_WORLD } from './agones/agones-sdk.js';
 
@@ -86,7 +87,7 @@ export class ServerInstance {
   private reloadTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private boundPort = 0;
-  private tickErrors = 0;
+  private readonly tickErrors: TickFailures;
   private reloads = 0;
   private lifecycle: InstanceState = 'starting';
   private loopDone: Promise<void> | null = null;
@@ -109,6 +110,14 @@ export class ServerInstance {
     this.sharedHeartbeat = deps.heartbeat;
     this.processWatchdog = deps.processWatchdog ?? true;
     this.healthLink = deps.health ?? ((options) => new HealthMonitor(options));
+    // /readyz turns 503 while ticks keep failing, and 200 again after two seconds of good ones.
+    this.tickErrors = new TickFailures({
+      clearAfterTicks: config.tickRate * 2,
+      onChange: (problem) => {
+        this.health?.setProblem?.(problem);
+        if (!problem) this.log.info({ errors: this.tickErrors.total }, 'Ticks succeed again; ready');
+      },
+    });
     this.transport =
       deps.transport ??
       new WsTransport({
@@ -131,6 +140,7 @@ export class ServerInstance {
       {
         loop: () => this.loop.stats,
         scriptErrors: () => this.sim?.scripts.failed ?? 0,
+        tickErrors: () => this.tickErrors.total,
         players: () => this.session.playerCount,
         entities: () => this.sim?.world.size ?? 0,
       },
@@ -354,11 +364,13 @@ export class ServerInstance {
     const t0 = performance.now();
     try {
       sim.tick(dt, n);
+      this.tickErrors.record(n);
     } catch (err) {
       // Script errors are fenced inside the simulation; anything here is an engine bug. Keep
       // ticking, but say so loudly the first time and then once in a while.
-      this.tickErrors++;
-      if (this.tickErrors === 1 || this.tickErrors % 1000 === 0) this.log.error({ err, tick: n, count: this.tickErrors }, `tick ${n} failed: ${(err as Error).message}`);
+      this.tickErrors.record(n, err);
+      const count = this.tickErrors.total;
+      if (count === 1 || count % 1000 === 0) this.log.error({ err, tick: n, count }, `tick ${n} failed: ${(err as Error).message}`);
     }
     const ms = performance.now() - t0;
     this.metrics.tickDuration.observe(ms / 1000);
