@@ -9,11 +9,13 @@ import { REPO, runKeel, startKeel, stopAll } from '../helpers/keel-process.js';
 import { freePort } from '../helpers/ports.js';
 import { until } from '../helpers/wait.js';
 import { cleanupTemp, crate, expectOneLineConfigError, ground, HOST, listening, put, scene, tempDir } from '../cli/util.js';
+import { fleetPorts, getJson, startFleet, stopFleets } from '../fleet/util.js';
 
 const bots: Bot[] = [];
 afterEach(async () => {
   await Promise.all(bots.splice(0).map((b) => b.close()));
   await stopAll();
+  await stopFleets();
   await cleanupTemp();
 });
 
@@ -48,6 +50,38 @@ describe('keel serve --physics rapier', () => {
     expect(a.stats.closeCode).toBeNull();
     expect(proc.records().filter((r) => Number(r.level) >= 50)).toEqual([]); // no errors: no script or tick failures
   }, 60_000);
+});
+
+describe('keel fleet --mode thread --physics rapier', () => {
+  it('initialises Rapier on each instance thread: both instances run the arena and take players', async () => {
+    const p = await fleetPorts(2);
+    const fleet = startFleet(
+      ['scenes/arena.json', '--mode', 'thread', '--count', '2', '--base-port', String(p.base), '--health-base-port', String(p.health), '--status-port', String(p.status),
+        '--host', HOST, '--log-format', 'json', '--no-watch', '--physics', 'rapier'],
+      { SERVER_PHYSICS: undefined },
+    );
+    const status = async () => (await getJson(`http://${HOST}:${p.status}/status`)) as Record<string, any> | null;
+    await until(async () => ((await status())?.healthy === 2 ? true : undefined), `both instances healthy\n${fleet.output()}`, 40_000, 200);
+    // Each instance logs Listening once started (just after it reports ready).
+    const listening = () =>
+      fleet
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{') && l.includes('"msg":"Listening on'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    await until(() => (listening().length === 2 ? true : undefined), `both Listening lines\n${fleet.output()}`, 10_000, 50);
+    expect(listening().map((r) => [r.id, r.physics]).sort()).toEqual([['Instance-01', 'rapier'], ['Instance-02', 'rapier']]);
+    // A player on each instance moves: each thread steps its own Rapier world.
+    for (const port of [p.base, p.base + 1]) {
+      const b = new Bot({ url: `ws://${HOST}:${port}`, name: `bot-${port}` });
+      bots.push(b);
+      await b.start();
+      expect(b.stats.joined).toBe(true);
+      await until(() => (b.mirror.byId('player-1') ? true : undefined), `own player on ${port}`, 10_000, 20);
+      const start = [...b.mirror.byId('player-1')!.position];
+      await until(() => (distance(b.mirror.byId('player-1')!.position, start) > 0.5 ? true : undefined), `player moving on ${port}`, 10_000, 20);
+    }
+  }, 90_000);
 });
 
 describe('keel serve: physics engine precedence flag > env > scene settings > default', () => {
