@@ -3,11 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { FSWatcher, watch } from 'chokidar';
 import {
   FixedStepLoop,
+  loadPhysics,
   normaliseAssetPath,
   RunMode,
   SceneError,
   Simulation,
   type Clock,
+  type PhysicsFactory,
   type Transport,
 } from '../core/index.js';
 import { AssetRoot } from './assets.js';
@@ -80,6 +82,8 @@ export class ServerInstance {
   private readonly loop: FixedStepLoop;
   private scene: LoadedScene | null;
   private sim: Simulation | null = null;
+  /** The config's physics engine, ready (Rapier's WASM initialised) before the first simulation is built. */
+  private physics: PhysicsFactory | null = null;
   private pending: { scene: LoadedScene; sim: Simulation } | null = null;
   private watcher: FSWatcher | null = null;
   /** Absolute paths of the files whose changes reload the scene (the watcher watches their folders). */
@@ -192,6 +196,7 @@ export class ServerInstance {
     try {
       const t1 = performance.now();
       scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
+      this.physics = await loadPhysics(this.config.physics);
       this.use(scene, this.buildSimulation(scene));
       loadMs = performance.now() - t1;
       this.health?.setDetail('binding the game port');
@@ -211,8 +216,8 @@ export class ServerInstance {
     }
     const sim = this.sim!;
     this.log.info(
-      { scene: scene.doc.name, entities: sim.world.size, bodies: sim.physics.stats().bodies, scripts: sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
-      `Scene ${scene.doc.name} loaded (${sim.world.size} entities) in ${Math.round(loadMs)} ms`,
+      { scene: scene.doc.name, physics: this.config.physics, entities: sim.world.size, bodies: sim.physics.stats().bodies, scripts: sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
+      `Scene ${scene.doc.name} loaded (${sim.world.size} entities, ${this.config.physics} physics) in ${Math.round(loadMs)} ms`,
     );
     if (this.agones) {
       this.log.info({ sidecar: this.agones.endpoint, healthMs: this.config.agonesHealthMs }, `Agones: reporting to the SDK sidecar at ${this.agones.endpoint}; Health every ${this.config.agonesHealthMs} ms`);
@@ -224,7 +229,7 @@ export class ServerInstance {
     }
     if (this.config.watch) await this.startWatching();
     this.log.info(
-      { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, startMs: Math.round(performance.now() - t0) },
+      { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, physics: this.config.physics, startMs: Math.round(performance.now() - t0) },
       `Listening on ${this.config.host}:${this.boundPort} at ${this.config.tickRate} Hz${this.healthPort ? `; health on :${this.healthPort}` : ''}`,
     );
   }
@@ -337,6 +342,7 @@ export class ServerInstance {
       logger: this.log,
       scripts: scene.scripts,
       heightfields: scene.heightfields,
+      ...(this.physics ? { physics: this.physics } : {}),
     });
   }
 

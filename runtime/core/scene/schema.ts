@@ -214,6 +214,9 @@ export const SettingsSchema = Type.Object(
     gravity: Vec3('m/s²', [0, -9.81, 0]),
     tickRate: Type.Integer({ minimum: 1, maximum: 240, default: 60, description: 'Simulation ticks per second' }),
     maxPlayers: Type.Integer({ minimum: 1, maximum: 10000, default: 16 }),
+    physics: Type.Optional(
+      Enum(['cannon', 'rapier'], { description: 'Physics engine: cannon (cannon-es, the default and reference) or rapier (Rapier, WASM)' }),
+    ),
     environment: Type.Optional(EnvironmentSchema),
   },
   { additionalProperties: false, default: {} },
