@@ -143,8 +143,8 @@ describe('/metrics under load', () => {
     const detail = `lateness p99, median of ${ROUNDS} rounds: ${median.toFixed(3)} ms more with 200 concurrent scrapes than with as many /livez probes (per round, loaded/control ms: ${perRound.join(', ')}; pooled ${p99Ms(l).toFixed(3)}/${p99Ms(c).toFixed(3)} over ${l.get(Infinity)}/${c.get(Infinity)} ticks)`;
     expect(l.get(Infinity), detail).toBeGreaterThan(100);
     // The loop kept its rate through the scrapes (rendering each one on the game thread once
-    // cost it about 40 % of its ticks, skipped to catch up).
-    expect(l.get(Infinity)!, detail).toBeGreaterThan(0.9 * c.get(Infinity)!);
+    // cost it about 40 % of its ticks, skipped to catch up; a busy machine's noise, about 15 %).
+    expect(l.get(Infinity)!, detail).toBeGreaterThan(0.75 * c.get(Infinity)!);
     // A 1 ms difference can be resolved only while the loop itself keeps its ticks within a few
     // ms of their deadlines. On a machine so busy that even the control windows' p99 is several
     // ms, the CPU the scrapes' bytes take (client, kernel, health thread) competes with the loop
