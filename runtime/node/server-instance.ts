@@ -199,7 +199,7 @@ export class ServerInstance {
     const sim = this.sim!;
     this.log.info(
       { scene: scene.doc.name, physics: this.config.physics, entities: sim.world.size, bodies: sim.physics.stats().bodies, scripts: sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
-      `Scene ${scene.doc.name} loaded (${sim.world.size} entities) in ${Math.round(loadMs)} ms`,
+      `Scene ${scene.doc.name} loaded (${sim.world.size} entities, ${this.config.physics} physics) in ${Math.round(loadMs)} ms`,
     );
     if (this.agones) {
       this.log.info({ sidecar: this.agones.endpoint, healthMs: this.config.agonesHealthMs }, `Agones: reporting to the SDK sidecar at ${this.agones.endpoint}; Health every ${this.config.agonesHealthMs} ms`);
