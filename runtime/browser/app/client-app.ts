@@ -28,6 +28,8 @@ import { NameLabels } from './name-labels.js';
  *   player     the own player's position, or null
  *   banner     the banner text, or null
  *   error      the error overlay's title, or null
+ *   playerId   the own player's entity id, or null
+ *   entity(id) an entity of the drawn world as `{ id, position, rotation }` copies, or null
  * Every property is a getter over the live page; assigning to one throws.
  */
 export interface KeelDebugHandle {
@@ -44,6 +46,8 @@ export interface KeelDebugHandle {
   readonly player: Vec3 | null;
   readonly banner: string | null;
   readonly error: string | null;
+  readonly playerId: string | null;
+  entity(id: string): { id: string; position: Vec3; rotation: [number, number, number, number] } | null;
 }
 
 /** Minimal view of Vite's `import.meta.hot`, so the app works without a dev server too. */
@@ -321,6 +325,13 @@ export class ClientApp {
       },
       get error() {
         return app.errorTitle;
+      },
+      get playerId() {
+        return app.session?.ownEntityId ?? null;
+      },
+      entity(id: string) {
+        const e = app.session?.world.get(String(id));
+        return e ? { id: e.id, position: [...e.position] as Vec3, rotation: [...e.rotation] as [number, number, number, number] } : null;
       },
     });
     Object.defineProperty(window, 'keel', { value: handle, writable: false, configurable: false, enumerable: true });
