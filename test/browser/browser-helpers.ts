@@ -41,8 +41,9 @@ export interface WatchedPage {
   errors: string[];
 }
 
-export async function openPage(browser: Browser, name: string, url: string): Promise<WatchedPage> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+/** Software WebGL is slow: pages that only need to run (not to be looked at) use a small viewport. */
+export async function openPage(browser: Browser, name: string, url: string, viewport = { width: 1280, height: 720 }): Promise<WatchedPage> {
+  const page = await browser.newPage({ viewport });
   const w: WatchedPage = { page, name, console: [], errors: [] };
   page.on('console', (m: ConsoleMessage) => {
     const text = m.text();

@@ -64,7 +64,7 @@ describe('local play-test', () => {
     expect(stats.colours).toBeGreaterThan(60);
     expect(await p.page.locator('.keel-hint').innerText()).toContain('Click to play');
     expect(p.errors).toEqual([]);
-  });
+  }, 90_000);
 
   it('holding W moves the player and the camera; space jumps', async () => {
     const p = await open('walk', '?scene=arena');
@@ -81,7 +81,7 @@ describe('local play-test', () => {
     await waitForKeel(p, 'the player to rise 0.5 m', (k) => (k.player as number[])[1]! > y0 + 0.5, 30_000);
     await waitForKeel(p, 'the player to land again', (k) => Math.abs((k.player as number[])[1]! - y0) < 0.05, 30_000);
     expect(p.errors).toEqual([]);
-  });
+  }, 150_000);
 
   it('window.keel is read-only', async () => {
     const p = await open('handle', '?scene=arena');
@@ -105,7 +105,7 @@ describe('local play-test', () => {
     expect(result.mode).toBe('local');
     expect(await keel(p, 'mode')).toBe('local');
     expect(p.errors).toEqual([]);
-  });
+  }, 90_000);
 });
 
 describe('bad input', () => {
