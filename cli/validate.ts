@@ -2,6 +2,7 @@ import { relative, resolve, dirname } from 'node:path';
 import { RunMode, SceneError } from '../runtime/core/index.js';
 import { AssetRoot } from '../runtime/node/assets.js';
 import { loadSceneFile } from '../runtime/node/scene-loader.js';
+import { checkModels } from '../runtime/node/model-check.js';
 
 /**
  * `keel validate`: checks each scene and what it references (scripts import, heightfields
@@ -17,6 +18,8 @@ export async function validate(files: string[], cwd: string, assetsDir: string |
     const assets = new AssetRoot(root ?? dirname(file));
     try {
       const scene = await loadSceneFile(file, assets, RunMode.Server, cwd);
+      const modelProblems = await checkModels(scene.doc, assets, relative(cwd, file) || file);
+      if (modelProblems.length > 0) throw new SceneError(modelProblems);
       const e = scene.doc.entities.length;
       const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
       process.stdout.write(
