@@ -1,5 +1,5 @@
-// Writes scenes/models/beacon.glb: a small glTF binary (a stone plinth, a post and a glowing
-// cone) built from code, so the repository needs no downloaded asset. Deterministic: the same
+// Writes scenes/models/beacon.glb: a small glTF binary (a stone plinth, a post and a lamp cone,
+// coloured per vertex in one mesh) built from code, so the repository needs no downloaded asset. Deterministic: the same
 // bytes every run. Run with `node scripts/generate-models.mjs`.
 import { mkdir, writeFile } from 'node:fs/promises';
 
@@ -59,21 +59,27 @@ function addView(array, target) {
   offset += padded.length;
   return bufferViews.length - 1;
 }
-const primitives = parts.map((p, m) => {
-  const pos = new Float32Array(p.geo.pos);
-  const min = [Infinity, Infinity, Infinity];
-  const max = [-Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < pos.length; i++) {
-    min[i % 3] = Math.min(min[i % 3], pos[i]);
-    max[i % 3] = Math.max(max[i % 3], pos[i]);
-  }
-  accessors.push({ bufferView: addView(pos, 34962), componentType: 5126, count: pos.length / 3, type: 'VEC3', min, max });
-  const position = accessors.length - 1;
-  accessors.push({ bufferView: addView(new Float32Array(p.geo.nrm), 34962), componentType: 5126, count: pos.length / 3, type: 'VEC3' });
-  const normal = accessors.length - 1;
-  accessors.push({ bufferView: addView(new Uint16Array(p.geo.idx), 34963), componentType: 5123, count: p.geo.idx.length, type: 'SCALAR' });
-  return { attributes: { POSITION: position, NORMAL: normal }, indices: accessors.length - 1, material: m };
-});
+// One primitive with a colour per vertex: the whole model is one draw call (and one shadow draw).
+const merged = { pos: [], nrm: [], col: [], idx: [] };
+for (const p of parts) {
+  const base = merged.pos.length / 3;
+  merged.pos.push(...p.geo.pos);
+  merged.nrm.push(...p.geo.nrm);
+  for (let i = 0; i < p.geo.pos.length / 3; i++) merged.col.push(...p.color.slice(0, 3).map((c, k) => Math.min(1, c + p.emissive[k] * 0.3)));
+  merged.idx.push(...p.geo.idx.map((i) => i + base));
+}
+const pos = new Float32Array(merged.pos);
+const min = [Infinity, Infinity, Infinity];
+const max = [-Infinity, -Infinity, -Infinity];
+for (let i = 0; i < pos.length; i++) {
+  min[i % 3] = Math.min(min[i % 3], pos[i]);
+  max[i % 3] = Math.max(max[i % 3], pos[i]);
+}
+accessors.push({ bufferView: addView(pos, 34962), componentType: 5126, count: pos.length / 3, type: 'VEC3', min, max });
+accessors.push({ bufferView: addView(new Float32Array(merged.nrm), 34962), componentType: 5126, count: pos.length / 3, type: 'VEC3' });
+accessors.push({ bufferView: addView(new Float32Array(merged.col), 34962), componentType: 5126, count: pos.length / 3, type: 'VEC3' });
+accessors.push({ bufferView: addView(new Uint16Array(merged.idx), 34963), componentType: 5123, count: merged.idx.length, type: 'SCALAR' });
+const primitives = [{ attributes: { POSITION: 0, NORMAL: 1, COLOR_0: 2 }, indices: 3, material: 0 }];
 const bin = Buffer.concat(chunks);
 const gltf = {
   asset: { version: '2.0', generator: 'keel scripts/generate-models.mjs' },
@@ -81,7 +87,7 @@ const gltf = {
   scenes: [{ nodes: [0] }],
   nodes: [{ name: 'beacon', mesh: 0 }],
   meshes: [{ name: 'beacon', primitives }],
-  materials: parts.map((p) => ({ name: p.name, pbrMetallicRoughness: { baseColorFactor: p.color, metallicFactor: 0.1, roughnessFactor: 0.7 }, emissiveFactor: p.emissive })),
+  materials: [{ name: 'beacon', pbrMetallicRoughness: { baseColorFactor: [1, 1, 1, 1], metallicFactor: 0.1, roughnessFactor: 0.7 } }],
   accessors,
   bufferViews,
   buffers: [{ byteLength: bin.length }],
