@@ -35,7 +35,7 @@ export function keelViteConfig(opts: KeelViteOptions = {}): UserConfig {
     },
     // Pre-bundled up front, so a first visit never triggers a dependency re-optimisation and reload.
     optimizeDeps: {
-      entries: ['client/index.html', ...(existsSync(page('editor')) ? ['editor/index.html'] : [])],
+      entries: ['client/index.html', 'bench/client/bench.html', ...(existsSync(page('editor')) ? ['editor/index.html'] : [])].filter((f) => existsSync(fileURLToPath(new URL(f, import.meta.url)))),
       include: ['three', 'cannon-es', 'ajv/dist/runtime/ucs2length.js', 'three/examples/jsm/loaders/GLTFLoader.js', 'three/examples/jsm/renderers/CSS2DRenderer.js'],
     },
     preview: { host: '127.0.0.1' },

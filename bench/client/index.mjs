@@ -65,7 +65,10 @@ export async function run({ quick, progress, repo }) {
     const page = await browser.newPage({ viewport: { width: 320, height: 240 } });
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // The dev server may reload the page once after pre-bundling what it found: settle first.
     await page.goto(`http://127.0.0.1:${webPort}/bench/client/bench.html`);
+    await page.waitForFunction(() => 'keelBench' in window, null, { timeout: 60_000 });
+    await new Promise((r) => setTimeout(r, 3000));
     await page.waitForFunction(() => 'keelBench' in window, null, { timeout: 60_000 });
 
     const frames = quick ? 120 : 400;
