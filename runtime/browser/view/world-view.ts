@@ -29,6 +29,8 @@ interface Visual {
   version: number;
   /** Bumped when the visual is rebuilt, so a model that finishes loading late is dropped. */
   generation: number;
+  /** The anchor's pose lags the entity's: refreshed on demand while nothing hangs under it. */
+  anchorStale: boolean;
 }
 
 /** One mesh of a loaded model: shared geometry and material, and its pose within the model. */
@@ -109,7 +111,9 @@ export class WorldView {
 
   /** The anchor of an entity: an Object3D posed like it, to attach overlays, labels or gizmos to. */
   anchorOf(id: string): THREE.Object3D | undefined {
-    return this.visuals.get(id)?.anchor;
+    const v = this.visuals.get(id);
+    if (v?.anchorStale) this.poseAnchor(v);
+    return v?.anchor;
   }
 
   /** The entity an object belongs to (an anchor or anything under one), or of an instance of a batch. */
@@ -181,7 +185,7 @@ export class WorldView {
     anchor.userData.keelEntity = e.id;
     anchor.matrixAutoUpdate = false;
     const s = c.transform?.scale ?? [1, 1, 1];
-    const v: Visual = { entity: e, anchor, parts: new Map(), scale: new THREE.Vector3(s[0], s[1], s[2]), version: -1, generation: 0 };
+    const v: Visual = { entity: e, anchor, parts: new Map(), scale: new THREE.Vector3(s[0], s[1], s[2]), version: -1, generation: 0, anchorStale: true };
     const hidden = this.opts.hidden?.(e) ?? false;
     if (c.mesh && !hidden) {
       const key = GeometryCache.meshKey(c.mesh);
@@ -257,9 +261,10 @@ export class WorldView {
   private place(v: Visual): void {
     const e = v.entity;
     v.version = e.version;
-    v.anchor.position.set(e.position[0], e.position[1], e.position[2]);
-    v.anchor.quaternion.set(e.rotation[0], e.rotation[1], e.rotation[2], e.rotation[3]);
-    v.anchor.updateMatrix();
+    // Most entities are only instances: their anchors are posed when something hangs under them
+    // or someone asks for them, not for every move.
+    if (v.anchor.children.length > 0) this.poseAnchor(v);
+    else v.anchorStale = true;
     if (v.parts.size === 0) return;
     const m = composeMatrix(e, v.scale);
     for (const [batch, part] of v.parts) batch.setMatrix(part.slot, part.local ? tmpPart.multiplyMatrices(m, part.local).elements : m.elements);
@@ -275,6 +280,14 @@ export class WorldView {
   }
 
   /** Draws a model's meshes instanced, one batch per mesh of the model, once it has loaded. */
+  private poseAnchor(v: Visual): void {
+    const e = v.entity;
+    v.anchor.position.set(e.position[0], e.position[1], e.position[2]);
+    v.anchor.quaternion.set(e.rotation[0], e.rotation[1], e.rotation[2], e.rotation[3]);
+    v.anchor.updateMatrix();
+    v.anchorStale = false;
+  }
+
   private attachModel(v: Visual, asset: string): void {
     const load = this.opts.loadModel;
     if (!load) return;
