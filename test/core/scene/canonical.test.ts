@@ -91,6 +91,16 @@ describe('canonical scene text', () => {
     expect(formatSceneText(text, 'x.json')).toBe(text);
   });
 
+  it('keeps brackets, braces, commas and escapes inside strings intact', () => {
+    const tags = ['a]b', 'c,\n d', '{x}', '[', 'q"uote\\'];
+    const text = canonicalSceneText(loadScene([{ id: 'a', tags, components: { script: { module: 'a.js', props: { nested: [['x]', 1], { k: '[v]' }] } } } }]));
+    expect(text).toContain(`"tags": ${JSON.stringify(tags).replace(/","/g, '", "')},`);
+    expect(text).toContain('"nested": [\n              ["x]", 1],\n              {\n                "k": "[v]"\n              }\n            ]');
+    const r = parseSceneText(text, 'x.json');
+    expect(r.ok && r.scene.entities[0]!.tags).toEqual(tags);
+    expect(formatSceneText(text, 'x.json')).toBe(text);
+  });
+
   it('writes empty objects as {}, ends with one newline, and prints -0 as 0', () => {
     const doc = loadScene([{ id: 's', components: { transform: { position: [-0, 1, 0] }, spawnPoint: {} } }]);
     const text = canonicalSceneText(doc);
