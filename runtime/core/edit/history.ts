@@ -14,7 +14,8 @@
  * `seal()` ends merging (the editor calls it when a field loses focus); undo and redo seal too.
  */
 import type { SceneDocument } from '../scene/schema.js';
-import { applySceneEdit, checkSceneEdit, NO_EDIT, type SceneEdit } from './scene-edit.js';
+import { checkSceneEdit } from './check-scene-edit.js';
+import { applySceneEdit, NO_EDIT, type SceneEdit } from './scene-edit.js';
 
 /** One undoable step. */
 export interface HistoryStep {
