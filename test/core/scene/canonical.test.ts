@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalSceneText, formatSceneText, INLINE_ARRAY_MAX } from '../../../runtime/core/scene/canonical.js';
 import { parseSceneText, SceneError } from '../../../runtime/core/scene/validate.js';
 import { loadScene } from '../helpers.js';
+import { applySceneEdit } from '../../../runtime/core/edit/scene-edit.js';
 
 const SCENES = join(import.meta.dirname, '../../../scenes');
 const sceneFiles = readdirSync(SCENES).filter((f) => f.endsWith('.json') && f !== 'keel-scene.schema.json');
@@ -48,6 +49,16 @@ describe('canonical scene text', () => {
     expect(diff).toHaveLength(1);
     expect(diff[0]!.before.trim()).toBe(`"position": [${t.position.join(', ')}],`);
     expect(diff[0]!.after.trim()).toBe(`"position": [${[t.position[0] + 1.25, t.position[1], t.position[2]].join(', ')}],`);
+  });
+
+  it('a move made with a scene edit (the editor path) is one line too', () => {
+    const text = readFileSync(join(SCENES, 'arena.json'), 'utf8');
+    const doc = load(text);
+    const crate = doc.entities.find((e) => e.components.rigidBody?.type === 'dynamic')!;
+    const next = applySceneEdit(doc, { op: 'set', entity: crate.id, path: '/components/transform/position/2', value: 7.5 }).doc;
+    const diff = changedLines(text, canonicalSceneText(next));
+    expect(diff).toHaveLength(1);
+    expect(diff[0]!.after).toContain(', 7.5]');
   });
 
   it('changing a value that is at its default is also one line (defaults are written out)', () => {
