@@ -21,7 +21,7 @@ const Vec2 = (description: string, def?: [number, number], units?: string) =>
 const Positive = (description: string, def: number, units = 'm') => num({ exclusiveMinimum: 0, default: def, description, units });
 const Unit = (description: string, def: number) => num({ minimum: 0, maximum: 1, default: def, description });
 const Color = (def: string) =>
-  Type.String({ pattern: '^#[0-9a-fA-F]{6}$', default: def, description: 'CSS hex color, #rrggbb', control: 'color' });
+  Type.String({ pattern: '^#[0-9a-fA-F]{6}$', maxLength: 7, default: def, description: 'CSS hex color, #rrggbb', control: 'color' });
 
 /** A string enum as JSON Schema `enum` (one clear error), typed as the union of its values. */
 function Enum<const T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) {
@@ -29,7 +29,7 @@ function Enum<const T extends readonly string[]>(values: T, opts: Record<string,
 }
 
 /** A path relative to the scene's asset root; the loader rejects paths that escape it. */
-const AssetPath = (description: string, control: 'asset' | 'script' = 'asset') => Type.String({ minLength: 1, description, control });
+const AssetPath = (description: string, control: 'asset' | 'script' = 'asset') => Type.String({ minLength: 1, maxLength: 1024, description, control });
 
 /**
  * A union tagged by one property. Ajv's `discriminator` keyword reports errors of the matching
@@ -67,8 +67,9 @@ export const MeshSchema = Tagged(
     Variant('cylinder', { radius: Positive('Radius', 0.5), height: Positive('Height', 1) }),
     Variant('capsule', { radius: Positive('Radius', 0.5), height: Positive('Height of the straight part', 1) }),
     Variant('plane', { size: Vec2('Width, depth', [10, 10], 'm') }),
+    Variant('model', { asset: AssetPath('glTF binary (.glb) under the asset root; drawn by clients, ignored by the server') }),
   ],
-  'Visual primitive',
+  'Visual primitive or model',
 );
 
 export const MaterialSchema = Type.Object(
@@ -98,7 +99,7 @@ export const RigidBodySchema = Type.Object(
 
 const colliderCommon = {
   offset: Vec3('Offset from the entity origin', [0, 0, 0], 'm'),
-  friction: num({ minimum: 0, default: 0.4, description: 'Averaged with the other collider in a contact' }),
+  friction: num({ minimum: 0, default: 0.4, description: 'Averaged with the other collider in a contact; 0 slides on everything' }),
   restitution: Unit('Bounciness, averaged with the other collider in a contact', 0.1),
   trigger: Type.Boolean({ default: false, description: 'Reports overlaps to scripts without pushing bodies' }),
 };
@@ -157,7 +158,7 @@ export const CameraSchema = Type.Object(
 );
 
 export const SpawnPointSchema = Type.Object(
-  { team: Type.Optional(Type.String({ description: 'Only players of this team spawn here' })) },
+  { team: Type.Optional(Type.String({ maxLength: 64, description: 'Only players of this team spawn here' })) },
   { additionalProperties: false },
 );
 
@@ -180,11 +181,34 @@ export const EntitySchema = Type.Object(
   {
     id: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Stable id, unique in the scene' }),
     name: Type.Optional(Type.String({ maxLength: 128 })),
-    parent: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Id of the parent entity' })),
-    tags: Type.Optional(Type.Array(Type.String(), { uniqueItems: true })),
+    parent: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()], { description: 'Id of the parent entity' })),
+    tags: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { uniqueItems: true, maxItems: 64 })),
     components: ComponentsSchema,
   },
   { additionalProperties: false },
+);
+
+/** What surrounds the scene in a renderer; the server ignores it. */
+export const EnvironmentSchema = Type.Object(
+  {
+    background: Type.Optional(Type.String({ pattern: '^#[0-9a-fA-F]{6}$', description: 'Plain background colour; ignored when sky is set' })),
+    sky: Type.Optional(
+      Type.Object(
+        { top: Color('#5b8fc9'), bottom: Color('#dfe9f3') },
+        { additionalProperties: false, description: 'Vertical gradient from the zenith (top) to the horizon (bottom)' },
+      ),
+    ),
+    fog: Type.Optional(
+      Type.Object(
+        { color: Color('#dfe9f3'), near: num({ minimum: 0, default: 30, description: 'metres' }), far: Positive('metres', 120) },
+        { additionalProperties: false, description: 'Linear fog' },
+      ),
+    ),
+    ambient: Type.Optional(
+      Type.Object({ color: Color('#ffffff'), intensity: num({ minimum: 0, default: 0.3 }) }, { additionalProperties: false, description: 'Ambient light added to the scene\'s lights' }),
+    ),
+  },
+  { additionalProperties: false, description: 'Background, fog and ambient light for renderers' },
 );
 
 export const SettingsSchema = Type.Object(
@@ -192,13 +216,17 @@ export const SettingsSchema = Type.Object(
     gravity: Vec3('m/s²', [0, -9.81, 0], 'm/s²'),
     tickRate: Type.Integer({ minimum: 1, maximum: 240, default: 60, description: 'Simulation ticks per second' }),
     maxPlayers: Type.Integer({ minimum: 1, maximum: 10000, default: 16 }),
+    physics: Type.Optional(
+      Enum(['cannon', 'rapier'], { description: 'Physics engine: cannon (cannon-es, the default and reference) or rapier (Rapier, WASM)' }),
+    ),
+    environment: Type.Optional(EnvironmentSchema),
   },
   { additionalProperties: false, default: {} },
 );
 
 export const SceneSchema = Type.Object(
   {
-    $schema: Type.Optional(Type.String()),
+    $schema: Type.Optional(Type.String({ maxLength: 1024 })),
     format: Type.Literal(SCENE_FORMAT),
     version: Type.Literal(SCENE_VERSION),
     name: Type.String({ minLength: 1, maxLength: 128 }),
@@ -221,5 +249,6 @@ export type ColliderComponent = Static<typeof ColliderSchema>;
 export type ScriptComponent = Static<typeof ScriptSchema>;
 export type LightComponent = Static<typeof LightSchema>;
 export type CameraComponent = Static<typeof CameraSchema>;
+export type EnvironmentSettings = Static<typeof EnvironmentSchema>;
 export type SpawnPointComponent = Static<typeof SpawnPointSchema>;
 export type ComponentName = keyof Components;

@@ -111,7 +111,7 @@ describe('validateScene: schema errors', () => {
     const [p, ...rest] = problemsOf(validate([{ id: 'a', components: { mesh: { shape: 'cone' } } }]));
     expect(rest).toEqual([]);
     expect(p!.pointer).toMatch(/\/shape$/);
-    expect(p!.message).toBe('must be one of box, sphere, cylinder, capsule, plane (got "cone")');
+    expect(p!.message).toBe('must be one of box, sphere, cylinder, capsule, plane, model (got "cone")');
   });
 
   it('reports a missing tag as required', () => {

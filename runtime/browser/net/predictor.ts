@@ -1,0 +1,194 @@
+import {
+  Players,
+  RunMode,
+  silentLogger,
+  Simulation,
+  type HeightfieldData,
+  type Player,
+  type PlayerInput,
+  type Quat,
+  type SceneDocument,
+  type Vec3,
+} from '../../core/index.js';
+
+/** A correction at least this large (metres) moves the drawn player at once instead of easing. */
+export const SNAP_DISTANCE = 2;
+/** Rate at which a small correction is eased out of the drawn position, 1/s (≈ 90 % in 0.23 s). */
+export const SMOOTHING_RATE = 10;
+/** Inputs remembered for reconciliation and replay (4 s at 60 Hz). */
+const HISTORY = 256;
+
+/**
+ * Client-side prediction of the own player. The player runs in a local simulation of the
+ * scene's static geometry through the same `Players` controller as on the server, one input
+ * per tick; each input is remembered with the position and velocity it led to.
+ *
+ * Reconciliation: a snapshot says which input the server applied last (`inputSeq`) and where
+ * the player was then. When that differs from what was predicted for that input, the body is
+ * put at the server's position (with the velocity predicted then) and every later input is
+ * replayed on top of it, so the prediction continues from the server's state. The difference
+ * between the old and the new prediction becomes a visual offset that decays at
+ * SMOOTHING_RATE, so small corrections never snap; corrections past SNAP_DISTANCE (a teleport,
+ * a respawn) apply at once.
+ */
+export class Predictor {
+  readonly sim: Simulation;
+  private readonly players: Players;
+  private readonly player: Player;
+  private readonly inputs: (PlayerInput | null)[] = new Array<PlayerInput | null>(HISTORY).fill(null);
+  /** Per remembered input: position x, y, z and velocity x, y, z after it. */
+  private readonly state = new Float64Array(HISTORY * 6);
+  private head = 0;
+  private count = 0;
+  /** Sequence numbers inside the local simulation: replays reuse inputs under fresh numbers. */
+  private localSeq = 0;
+  private dt = 1 / 60;
+  private tick = 0;
+  /** Visual offset still to ease out, metres. */
+  private readonly offset: Vec3 = [0, 0, 0];
+  private readonly drawn: Vec3 = [0, 0, 0];
+  private placed = false;
+  /** Size of each error found at reconciliation, metres (the benchmark reads it). */
+  readonly errors: number[] = [];
+
+  constructor(scene: SceneDocument, heightfields: ReadonlyMap<string, HeightfieldData>) {
+    // Only what never moves: other bodies are the server's to simulate.
+    const entities = scene.entities
+      .filter((e) => !e.components.rigidBody || e.components.rigidBody.type === 'static')
+      .filter((e) => e.components.collider || e.components.spawnPoint)
+      .map((e) => {
+        const { script: _script, ...components } = e.components;
+        return { ...e, components };
+      });
+    this.sim = new Simulation({ scene: { ...scene, entities }, mode: RunMode.Client, logger: silentLogger(), heightfields });
+    this.players = new Players(this.sim);
+    this.player = this.players.join('');
+  }
+
+  /** Whether the body has been put where the server says it is. */
+  get ready(): boolean {
+    return this.placed;
+  }
+
+  /** Puts the body at the server's position (on join and after a respawn). */
+  place(position: Readonly<Vec3>): void {
+    this.setBody(position, [0, 0, 0]);
+    this.offset[0] = this.offset[1] = this.offset[2] = 0;
+    this.count = 0;
+    this.placed = true;
+  }
+
+  /** Applies one input for one tick and remembers where it left the player. */
+  step(input: PlayerInput, dt: number, tick: number): void {
+    this.dt = dt;
+    this.tick = tick;
+    this.advance(input);
+    const at = this.head;
+    this.inputs[at] = input;
+    this.record(at);
+    this.head = (this.head + 1) % HISTORY;
+    this.count = Math.min(HISTORY, this.count + 1);
+  }
+
+  /** The player's vertical velocity in the prediction, m/s. */
+  get velocityY(): number {
+    return this.sim.physics.getLinearVelocity(this.player.entityId)[1];
+  }
+
+  /**
+   * Reconciles with the server's position of the player after input `seq`; returns the error
+   * in metres, or null when that input's prediction is no longer (or not yet) remembered.
+   */
+  reconcile(seq: number, server: Readonly<Vec3>): number | null {
+    if (!this.placed) return null;
+    let found = -1;
+    let k = 0;
+    for (; k < this.count; k++) {
+      const i = (this.head - 1 - k + HISTORY) % HISTORY;
+      const input = this.inputs[i];
+      if (!input || input.seq < seq) break;
+      if (input.seq === seq) {
+        found = i;
+        break;
+      }
+    }
+    if (found < 0) return null;
+    const st = this.state;
+    const o = found * 6;
+    const error = Math.hypot(server[0] - st[o]!, server[1] - st[o + 1]!, server[2] - st[o + 2]!);
+    this.errors.push(error);
+    if (this.errors.length > 4096) this.errors.splice(0, 2048);
+    // Inputs up to `seq` are settled: forget them.
+    this.count = k;
+    if (error < 1e-3) return error;
+    const before = this.position;
+    const bx = before[0] + this.offset[0];
+    const by = before[1] + this.offset[1];
+    const bz = before[2] + this.offset[2];
+    this.setBody(server, [st[o + 3]!, st[o + 4]!, st[o + 5]!]);
+    for (let r = k - 1; r >= 0; r--) {
+      const i = (this.head - 1 - r + HISTORY) % HISTORY;
+      this.advance(this.inputs[i]!);
+      this.record(i);
+    }
+    const after = this.position;
+    if (error >= SNAP_DISTANCE) this.offset[0] = this.offset[1] = this.offset[2] = 0;
+    else {
+      this.offset[0] = bx - after[0];
+      this.offset[1] = by - after[1];
+      this.offset[2] = bz - after[2];
+    }
+    return error;
+  }
+
+  private advance(input: PlayerInput): void {
+    this.players.enqueue(this.player, [{ ...input, seq: ++this.localSeq }]);
+    this.sim.tick(this.dt, this.tick);
+  }
+
+  private record(i: number): void {
+    const p = this.position;
+    const v = this.sim.physics.getLinearVelocity(this.player.entityId);
+    const o = i * 6;
+    this.state[o] = p[0];
+    this.state[o + 1] = p[1];
+    this.state[o + 2] = p[2];
+    this.state[o + 3] = v[0];
+    this.state[o + 4] = v[1];
+    this.state[o + 5] = v[2];
+  }
+
+  private setBody(position: Readonly<Vec3>, velocity: Vec3): void {
+    const p: Vec3 = [position[0], position[1], position[2]];
+    this.sim.physics.setTransform(this.player.entityId, p);
+    this.sim.physics.setLinearVelocity(this.player.entityId, velocity);
+    this.sim.world.setPose(this.sim.world.get(this.player.entityId)!, p);
+  }
+
+  /** The predicted (simulated) position. */
+  get position(): Readonly<Vec3> {
+    return this.sim.world.get(this.player.entityId)!.position;
+  }
+
+  /** The predicted rotation (the look yaw). */
+  get rotation(): Readonly<Quat> {
+    return this.sim.world.get(this.player.entityId)!.rotation;
+  }
+
+  /** Where to draw the player this frame: the prediction plus the easing offset, decayed by `dtS`. */
+  drawnPosition(dtS: number): Readonly<Vec3> {
+    const k = Math.exp(-SMOOTHING_RATE * dtS);
+    this.offset[0] *= k;
+    this.offset[1] *= k;
+    this.offset[2] *= k;
+    const p = this.position;
+    this.drawn[0] = p[0] + this.offset[0];
+    this.drawn[1] = p[1] + this.offset[1];
+    this.drawn[2] = p[2] + this.offset[2];
+    return this.drawn;
+  }
+
+  dispose(): void {
+    this.sim.dispose();
+  }
+}

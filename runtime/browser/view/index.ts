@@ -1,0 +1,11 @@
+/**
+ * The three.js view of a core World, shared by the client and the editor: `WorldView` builds
+ * and poses objects from components, `createRenderer` sets up WebGL the way the view expects.
+ */
+export { WorldView, type WorldViewOptions } from './world-view.js';
+export { MeshBatch } from './mesh-batch.js';
+export { GeometryCache, standardMaterial, terrainGeometry } from './geometry.js';
+export { buildLight, DIRECTIONAL_SHADOW_EXTENT } from './lights.js';
+export { applyEnvironment, DEFAULT_ENVIRONMENT, type EnvironmentSettings } from './environment.js';
+export { createRenderer, resizeToDisplay, type RendererOptions } from './renderer.js';
+export { loadGlb } from './models.js';

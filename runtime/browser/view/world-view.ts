@@ -1,0 +1,296 @@
+import * as THREE from 'three';
+import { normaliseAssetPath, type Entity, type HeightfieldData, type World, type WorldEvent } from '../../core/index.js';
+import { applyEnvironment, type EnvironmentSettings } from './environment.js';
+import { GeometryCache, standardMaterial, terrainGeometry } from './geometry.js';
+import { buildLight } from './lights.js';
+import { MeshBatch } from './mesh-batch.js';
+
+export interface WorldViewOptions {
+  world: World;
+  /** Heightfield assets by normalised asset path: heightfield colliders are drawn as terrain. */
+  heightfields?: ReadonlyMap<string, HeightfieldData>;
+  /** Loads a `model` mesh's asset (a GLB); the view clones the result per entity. */
+  loadModel?: (asset: string) => Promise<THREE.Object3D>;
+  /** The scene's `settings.environment`; a neutral sky when absent. */
+  environment?: EnvironmentSettings;
+  /** Entities not to draw (their anchor still exists), e.g. a first-person player's own body. */
+  hidden?: (entity: Entity) => boolean;
+}
+
+/** What the view keeps per entity. */
+interface Visual {
+  readonly entity: Entity;
+  /** Posed like the entity; lights, cameras, models and overlays hang under it. */
+  readonly anchor: THREE.Object3D;
+  batch: MeshBatch | null;
+  slot: number;
+  readonly scale: THREE.Vector3;
+  /** `entity.version` when last placed. */
+  version: number;
+  /** Bumped when the visual is rebuilt, so a model that finishes loading late is dropped. */
+  generation: number;
+}
+
+const tmpMatrix = new THREE.Matrix4();
+const tmpPosition = new THREE.Vector3();
+const tmpQuaternion = new THREE.Quaternion();
+
+/**
+ * A three.js view of a core `World`: it builds objects from the entities' components and
+ * follows the world's events (added, removed, changed) and poses (`sync`, once per frame). It
+ * is never the source of truth: edits go to the world (or the document behind it) and the view
+ * follows. Simulation stepping is not its business either; whoever owns the frame calls `sync`
+ * then renders `scene` with a camera.
+ *
+ * Meshes with the same geometry and surface are drawn as one InstancedMesh, colour per instance. Every entity has
+ * an anchor Object3D (`anchorOf`) to attach overlays to, and `pick` maps a ray hit back to an
+ * entity id, whether it hit an instance, a model or the terrain.
+ */
+export class WorldView {
+  /** The three.js scene to render. */
+  readonly scene = new THREE.Scene();
+  /** Entity anchors and what hangs under them. */
+  readonly root = new THREE.Group();
+  /** Instanced meshes, one per geometry and material. */
+  readonly batchRoot = new THREE.Group();
+  /** Overlays and gizmos: drawn, never picked, never touched by the view. */
+  readonly overlays = new THREE.Group();
+  /** Used when the scene has no active camera entity. */
+  readonly defaultCamera = new THREE.PerspectiveCamera(60, 16 / 9, 0.1, 1000);
+
+  private readonly world: World;
+  private readonly visuals = new Map<string, Visual>();
+  private readonly batches = new Map<string, MeshBatch>();
+  private readonly cache = new GeometryCache();
+  private readonly models = new Map<string, Promise<THREE.Object3D>>();
+  private readonly ownedResources: { dispose(): void }[] = [];
+  private readonly unsubscribe: () => void;
+  private undoEnvironment: () => void;
+  private readonly opts: WorldViewOptions;
+  private camera: THREE.PerspectiveCamera | null = null;
+
+  constructor(opts: WorldViewOptions) {
+    this.opts = opts;
+    this.world = opts.world;
+    this.root.name = 'entities';
+    this.batchRoot.name = 'batches';
+    this.overlays.name = 'overlays';
+    this.scene.add(this.root, this.batchRoot, this.overlays);
+    this.defaultCamera.position.set(0, 15, 25);
+    this.defaultCamera.lookAt(0, 0, 0);
+    this.undoEnvironment = applyEnvironment(this.scene, opts.environment);
+    for (const e of this.world.values()) this.build(e);
+    this.unsubscribe = this.world.on((ev) => this.onWorldEvent(ev));
+  }
+
+  /** The active camera entity's camera (the first with `camera.active`), else `defaultCamera`. */
+  get activeCamera(): THREE.PerspectiveCamera {
+    return this.camera ?? this.defaultCamera;
+  }
+
+  /** Number of entities the view holds. */
+  get size(): number {
+    return this.visuals.size;
+  }
+
+  /** Number of instanced batches (each one draw call, plus its shadow pass). */
+  get batchCount(): number {
+    return this.batches.size;
+  }
+
+  /** The anchor of an entity: an Object3D posed like it, to attach overlays, labels or gizmos to. */
+  anchorOf(id: string): THREE.Object3D | undefined {
+    return this.visuals.get(id)?.anchor;
+  }
+
+  /** The entity an object belongs to (an anchor or anything under one), or of an instance of a batch. */
+  entityIdOf(object: THREE.Object3D, instanceId?: number): string | null {
+    const batch = object.userData.keelBatch as MeshBatch | undefined;
+    if (batch) return instanceId !== undefined ? (batch.ids[instanceId] ?? null) : null;
+    for (let o: THREE.Object3D | null = object; o; o = o.parent) {
+      if (typeof o.userData.keelEntity === 'string') return o.userData.keelEntity;
+    }
+    return null;
+  }
+
+  /**
+   * The entity under a point of the screen, nearest first: `ndc` in normalised device
+   * coordinates (-1..1, y up). Overlays are not picked.
+   */
+  pick(ndc: { x: number; y: number }, camera: THREE.Camera = this.activeCamera): string | null {
+    const ray = new THREE.Raycaster();
+    ray.setFromCamera(new THREE.Vector2(ndc.x, ndc.y), camera);
+    const hits = ray.intersectObjects([this.batchRoot, this.root], true);
+    for (const h of hits) {
+      const id = this.entityIdOf(h.object, h.instanceId);
+      if (id) return id;
+    }
+    return null;
+  }
+
+  /** Sets the scene's environment (background or sky, fog, ambient). */
+  setEnvironment(env: EnvironmentSettings | undefined): void {
+    this.undoEnvironment();
+    this.undoEnvironment = applyEnvironment(this.scene, env);
+  }
+
+  /**
+   * Copies the pose of every entity that moved since the last call into its anchor and its
+   * instance, and queues the instance buffers for upload. Call once per frame before rendering.
+   */
+  sync(): void {
+    for (const v of this.visuals.values()) {
+      if (v.entity.version !== v.version) this.place(v);
+    }
+    for (const b of this.batches.values()) b.flush();
+  }
+
+  /** Stops following the world and frees what the view created on the GPU. */
+  dispose(): void {
+    this.unsubscribe();
+    for (const id of [...this.visuals.keys()]) this.destroy(id);
+    for (const b of this.batches.values()) b.dispose();
+    this.batches.clear();
+    this.cache.dispose();
+    for (const r of this.ownedResources) r.dispose();
+    this.undoEnvironment();
+  }
+
+  private onWorldEvent(ev: WorldEvent): void {
+    if (ev.type === 'added') this.build(ev.entity);
+    else if (ev.type === 'removed') this.destroy(ev.entity.id);
+    else if (ev.type === 'changed') {
+      this.destroy(ev.entity.id);
+      this.build(ev.entity);
+    }
+    // 'posed', 'reparented', 'relabelled': the pose comes through the entity's version in sync().
+  }
+
+  private build(e: Entity): void {
+    const c = e.components;
+    const anchor = new THREE.Object3D();
+    anchor.name = e.id;
+    anchor.userData.keelEntity = e.id;
+    anchor.matrixAutoUpdate = false;
+    const s = c.transform?.scale ?? [1, 1, 1];
+    const v: Visual = { entity: e, anchor, batch: null, slot: -1, scale: new THREE.Vector3(s[0], s[1], s[2]), version: -1, generation: 0 };
+    const hidden = this.opts.hidden?.(e) ?? false;
+    if (c.mesh && !hidden) {
+      const key = GeometryCache.meshKey(c.mesh);
+      const material = c.material ?? { color: '#cccccc', roughness: 0.8, metalness: 0, opacity: 1 };
+      if (key !== null) {
+        const batchKey = `${key}|${GeometryCache.materialKey(material)}`;
+        let batch = this.batches.get(batchKey);
+        if (!batch) {
+          batch = new MeshBatch(batchKey, this.cache.geometry(c.mesh), this.cache.material(material), this.batchRoot);
+          this.batches.set(batchKey, batch);
+        }
+        v.batch = batch;
+        v.slot = batch.add(e.id, composeMatrix(e, v.scale), new THREE.Color(material.color));
+      } else if (c.mesh.shape === 'model') {
+        this.attachModel(v, c.mesh.asset);
+      }
+    }
+    if (c.collider?.shape === 'heightfield' && !c.mesh && !hidden) {
+      const hf = this.opts.heightfields?.get(normaliseAssetPath(c.collider.asset) ?? c.collider.asset);
+      if (hf) {
+        const geometry = terrainGeometry(hf, c.collider.elementSize, c.collider.offset);
+        const material = standardMaterial(c.material ?? { color: '#4a7c3a', roughness: 1, metalness: 0, opacity: 1 });
+        const terrain = new THREE.Mesh(geometry, material);
+        terrain.name = `${e.id} terrain`;
+        terrain.receiveShadow = true;
+        terrain.userData.keelOwned = true;
+        anchor.add(terrain);
+      }
+    }
+    if (c.light) anchor.add(buildLight(c.light));
+    if (c.camera) {
+      const cam = new THREE.PerspectiveCamera(c.camera.fov, 16 / 9, c.camera.near, c.camera.far);
+      cam.name = `${e.id} camera`;
+      anchor.add(cam);
+      if (c.camera.active && !this.camera) this.camera = cam;
+    }
+    this.root.add(anchor);
+    this.visuals.set(e.id, v);
+    this.place(v);
+  }
+
+  private destroy(id: string): void {
+    const v = this.visuals.get(id);
+    if (!v) return;
+    this.visuals.delete(id);
+    v.generation++;
+    if (v.batch) {
+      const moved = v.batch.remove(v.slot);
+      if (moved !== null) this.visuals.get(moved)!.slot = v.slot;
+      if (v.batch.count === 0) {
+        v.batch.dispose();
+        this.batches.delete(v.batch.key);
+      }
+    }
+    v.anchor.traverse((o) => {
+      if (o.userData.keelOwned && o instanceof THREE.Mesh) {
+        o.geometry.dispose();
+        (o.material as THREE.Material).dispose();
+      }
+      if (o === this.camera) this.camera = null;
+      if (o instanceof THREE.Light) o.dispose();
+    });
+    this.root.remove(v.anchor);
+    if (!this.camera) this.findActiveCamera();
+  }
+
+  private findActiveCamera(): void {
+    for (const v of this.visuals.values()) {
+      if (!v.entity.components.camera?.active) continue;
+      const cam = v.anchor.children.find((o): o is THREE.PerspectiveCamera => o instanceof THREE.PerspectiveCamera);
+      if (cam) {
+        this.camera = cam;
+        return;
+      }
+    }
+  }
+
+  private place(v: Visual): void {
+    const e = v.entity;
+    v.version = e.version;
+    v.anchor.position.set(e.position[0], e.position[1], e.position[2]);
+    v.anchor.quaternion.set(e.rotation[0], e.rotation[1], e.rotation[2], e.rotation[3]);
+    v.anchor.updateMatrix();
+    if (v.batch) v.batch.setMatrix(v.slot, composeMatrix(e, v.scale).elements);
+  }
+
+  private attachModel(v: Visual, asset: string): void {
+    const load = this.opts.loadModel;
+    if (!load) return;
+    let pending = this.models.get(asset);
+    if (!pending) {
+      pending = load(asset);
+      this.models.set(asset, pending);
+    }
+    const generation = v.generation;
+    pending.then(
+      (model) => {
+        if (this.visuals.get(v.entity.id) !== v || v.generation !== generation) return;
+        const copy = model.clone(true);
+        copy.scale.copy(v.scale);
+        copy.traverse((o) => {
+          if (o instanceof THREE.Mesh) {
+            o.castShadow = true;
+            o.receiveShadow = true;
+          }
+        });
+        v.anchor.add(copy);
+      },
+      () => {
+        // The loader reports its own failure (the app shows it); the entity stays undrawn.
+      },
+    );
+  }
+}
+
+function composeMatrix(e: Entity, scale: THREE.Vector3): THREE.Matrix4 {
+  tmpPosition.set(e.position[0], e.position[1], e.position[2]);
+  tmpQuaternion.set(e.rotation[0], e.rotation[1], e.rotation[2], e.rotation[3]);
+  return tmpMatrix.compose(tmpPosition, tmpQuaternion, scale);
+}
