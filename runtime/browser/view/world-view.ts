@@ -172,10 +172,11 @@ export class WorldView {
   private onWorldEvent(ev: WorldEvent): void {
     if (ev.type === 'added') this.build(ev.entity);
     else if (ev.type === 'removed') this.destroy(ev.entity.id);
-    else {
+    else if (ev.type === 'changed') {
       this.destroy(ev.entity.id);
       this.build(ev.entity);
     }
+    // 'posed', 'reparented', 'relabelled': the pose comes through the entity's version in sync().
   }
 
   private build(e: Entity): void {
