@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { sceneReadPlugin } from './runtime/node/dev/scene-read-plugin.js';
+import { sceneWritePlugin } from './runtime/node/dev/scene-write-plugin.js';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
+const scenesDir = process.env.KEEL_SCENES_DIR ?? fileURLToPath(new URL('scenes', import.meta.url));
 const page = (dir: string) => fileURLToPath(new URL(`${dir}/index.html`, import.meta.url));
 
 /**
@@ -15,7 +17,8 @@ export default defineConfig({
   root,
   appType: 'mpa',
   publicDir: false,
-  plugins: [sceneReadPlugin({ scenesDir: process.env.KEEL_SCENES_DIR ?? fileURLToPath(new URL('scenes', import.meta.url)) })],
+  // The editor saves through the write plugin (token, Origin/Host checks, If-Match); KEEL_EDIT_TOKEN fixes its token (tests).
+  plugins: [sceneReadPlugin({ scenesDir }), sceneWritePlugin({ scenesDir, ...(process.env.KEEL_EDIT_TOKEN ? { token: process.env.KEEL_EDIT_TOKEN } : {}) })],
   server: {
     host: '127.0.0.1',
     port: Number(process.env.KEEL_WEB_PORT ?? 5173),
