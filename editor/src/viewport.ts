@@ -64,11 +64,14 @@ export class Viewport {
   private down: { x: number; y: number; button: number; additive: boolean; onGizmo: boolean } | null = null;
   private raf = 0;
   private overlaysDirty = true;
+  /** Whether the edit view needs drawing: it is drawn on change only, never idly each frame. */
+  private needsRender = true;
   private ctrlHeld = false;
   private readonly keys = new Set<string>();
   /** True while the right button flies the camera (WASD then moves instead of switching tools). */
   flying = false;
   private lastFrame = 0;
+  private lastRender = 0;
   /** Longest frame of the last second, ms (the bench reads it). */
   longestFrameMs = 0;
   readonly disposers: (() => void)[] = [];
@@ -94,10 +97,12 @@ export class Viewport {
     this.orbit.mouseButtons = { LEFT: -1 as THREE.MOUSE, MIDDLE: THREE.MOUSE.ROTATE, RIGHT: -1 as THREE.MOUSE };
     this.orbit.target.set(0, 0, 0);
     this.orbit.update();
+    this.orbit.addEventListener('change', () => this.invalidate());
 
     this.gizmo = new TransformControls(this.camera, this.canvas);
     this.gizmo.addEventListener('dragging-changed', (e) => this.onDragging(Boolean((e as unknown as { value: boolean }).value)));
     this.gizmo.addEventListener('objectChange', () => this.onGizmoMove());
+    this.gizmo.addEventListener('change', () => this.invalidate());
 
     this.editSim = this.makeSim(store.doc.value, RunMode.Editor);
     this.view = this.makeView(this.editSim, store.doc.value);
@@ -111,9 +116,12 @@ export class Viewport {
       viewportSettings.snap.subscribe(() => this.applySnap()),
       viewportSettings.snapStep.subscribe(() => this.applySnap()),
       viewportSettings.angleStep.subscribe(() => this.applySnap()),
-      viewportSettings.colliders.subscribe(() => (this.overlaysDirty = true)),
-      viewportSettings.spawns.subscribe(() => (this.overlaysDirty = true)),
-      viewportSettings.grid.subscribe((g) => (this.grid.visible = g)),
+      viewportSettings.colliders.subscribe(() => this.refreshOverlays()),
+      viewportSettings.spawns.subscribe(() => this.refreshOverlays()),
+      viewportSettings.grid.subscribe((g) => {
+        this.grid.visible = g;
+        this.needsRender = true;
+      }),
     );
 
     this.canvas.addEventListener('pointerdown', (e) => this.onPointerDown(e));
@@ -174,6 +182,7 @@ export class Viewport {
       // The inspector shows the problem at its pointer; the view waits for a valid document.
     }
     this.overlaysDirty = true;
+    this.needsRender = true;
     if (!this.drag) this.updateGizmo();
   }
 
@@ -188,6 +197,7 @@ export class Viewport {
   }
 
   private updateGizmo(): void {
+    this.needsRender = true;
     const ids = this.movable();
     if (ids.length === 0 || this.playSim) {
       this.gizmo.detach();
@@ -299,6 +309,7 @@ export class Viewport {
       this.camera.quaternion.setFromEuler(euler);
       return;
     }
+    if (this.gizmo.object) this.needsRender = true; // hover highlight of the handles
     const d = this.down;
     if (!d || d.onGizmo) return;
     const r = this.container.getBoundingClientRect();
@@ -371,13 +382,15 @@ export class Viewport {
   }
 
   /** A point on a translate handle of the gizmo (`t` along the arrow, in handle units), in client pixels. */
-  gizmoHandle(axis: 'X' | 'Y' | 'Z', t = 0.75): { x: number; y: number } | null {
+  gizmoHandle(axis: 'X' | 'Y' | 'Z', t = 0.4): { x: number; y: number } | null {
     if (!this.gizmo.object) return null;
     const pos = this.pivot.getWorldPosition(new THREE.Vector3());
     // The same size rule the gizmo draws itself with (TransformControlsGizmo.updateMatrixWorld).
     const factor = pos.distanceTo(this.camera.position) * Math.min((1.9 * Math.tan((Math.PI * this.camera.fov) / 360)) / this.camera.zoom, 7);
     const dir = new THREE.Vector3(axis === 'X' ? 1 : 0, axis === 'Y' ? 1 : 0, axis === 'Z' ? 1 : 0);
     if (this.gizmo.space === 'local') dir.applyQuaternion(this.pivot.quaternion);
+    // The gizmo flips an arrow that points away from the eye.
+    if (dir.dot(this.camera.position.clone().sub(pos).normalize()) < 0) dir.negate();
     const p = pos.add(dir.multiplyScalar((t * factor * this.gizmo.size) / 4));
     return this.toClient([p.x, p.y, p.z]);
   }
@@ -410,6 +423,7 @@ export class Viewport {
     this.stepper = null;
     this.view.overlays.add(this.grid);
     this.updateGizmo();
+    this.needsRender = true;
   }
 
   get playTick(): number {
@@ -437,22 +451,35 @@ export class Viewport {
     const dt = this.lastFrame ? Math.min(0.1, (now - this.lastFrame) / 1000) : 0;
     this.lastFrame = now;
     this.fly(dt);
+    if (this.flying) this.needsRender = true;
     const view = this.playView ?? this.view;
+    const resized = resizeToDisplay(this.renderer, this.camera);
+    // Models load late and without an event: a slow redraw picks them up.
+    if (!this.playSim && !this.needsRender && !this.overlaysDirty && !resized && now - this.lastRender < 1000) return;
+    this.lastRender = now;
+    this.needsRender = false;
+    const t0 = performance.now();
     if (this.playSim && this.stepper) this.stepper.advance(now, (stepDt, tick) => this.playSim!.tick(stepDt, tick));
     if (this.overlaysDirty && !this.playSim) {
       this.overlaysDirty = false;
       this.overlays.rebuild(this.editSim.world.values(), new Set(this.store.selection.value), { colliders: viewportSettings.colliders.value, spawns: viewportSettings.spawns.value });
     }
     this.overlays.group.visible = !this.playSim;
-    resizeToDisplay(this.renderer, this.camera);
     view.sync();
     this.renderer.info.reset();
     this.renderer.render(view.scene, this.camera);
+    this.longestFrameMs = Math.max(this.longestFrameMs, performance.now() - t0);
   };
 
   /** Marks the overlays for a rebuild (selection changed). */
   refreshOverlays(): void {
     this.overlaysDirty = true;
+    this.needsRender = true;
+  }
+
+  /** Asks for a redraw on the next frame. */
+  invalidate(): void {
+    this.needsRender = true;
   }
 
   dispose(): void {
