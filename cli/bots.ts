@@ -28,7 +28,7 @@ export async function runBots(opts: BotsOptions): Promise<number> {
 
   const bots = Array.from(
     { length: count },
-    (_, i) => new Bot({ url: opts.url, name: `bot-${i + 1}`, ...(opts.joinSecret ? { token: mintJoinToken(opts.joinSecret, `bot-${i + 1}`, 3600) } : {}) }),
+    (_, i) => new Bot({ url: opts.url, name: `bot-${i + 1}`, ...(opts.joinSecret ? { token: mintJoinToken(opts.joinSecret, `bot-${i + 1}`, 300) } : {}) }),
   );
   const t0 = performance.now();
   process.stderr.write(`bots: connecting ${count} to ${opts.url} for ${duration} s\n`);
@@ -55,6 +55,7 @@ export async function runBots(opts: BotsOptions): Promise<number> {
   const rows: [string, string][] = [
     ['joined', `${joined.length}/${count}`],
     ['refused', `${refused.length}${refused.length ? ` (${[...new Set(refused.map((b) => b.stats.refused))].join('; ')})` : ''}`],
+    ['malformed', `${joined.filter((b) => b.stats.malformed !== null).length}${joined.some((b) => b.stats.malformed) ? ` (${[...new Set(joined.flatMap((b) => (b.stats.malformed ? [b.stats.malformed] : [])))].join('; ')})` : ''}`],
     ['RTT p50 / p99', `${pct(rtts, 50).toFixed(2)} ms / ${pct(rtts, 99).toFixed(2)} ms (${rtts.length} pings)`],
     ['received per bot', `${(mean(perBotBytes) / 1024).toFixed(2)} KiB/s`],
     ['snapshots per bot', `${mean(perBotSnaps).toFixed(1)} /s`],

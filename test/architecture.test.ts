@@ -6,41 +6,75 @@
  */
 import { builtinModules } from 'node:module';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import ts from 'typescript';
 import { freePort } from './helpers/ports.js';
 import { REPO } from './helpers/keel-process.js';
 
-function sourceFiles(dir: string): string[] {
-  const abs = join(REPO, dir);
+function sourceFiles(dir: string, root = REPO): string[] {
+  const abs = join(root, dir);
   if (!existsSync(abs)) return [];
   return readdirSync(abs).flatMap((name) => {
     const p = join(abs, name);
-    if (statSync(p).isDirectory()) return sourceFiles(relative(REPO, p));
-    return /\.(ts|tsx|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [relative(REPO, p)] : [];
+    if (statSync(p).isDirectory()) return sourceFiles(relative(root, p), root);
+    return /\.(ts|tsx|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [relative(root, p)] : [];
   });
 }
 
 /** Every module specifier a file imports or re-exports, statically or with import(). */
-function importsOf(file: string): string[] {
-  const info = ts.preProcessFile(readFileSync(join(REPO, file), 'utf8'), true, true);
+function importsOf(file: string, root = REPO): string[] {
+  const info = ts.preProcessFile(readFileSync(join(root, file), 'utf8'), true, true);
   return info.importedFiles.map((f) => f.fileName);
 }
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const BROWSER_ONLY = /^(three)(\/|$)/;
+const isNodeBuiltin = (spec: string) => NODE_BUILTINS.has(spec) || spec.startsWith('node:');
 
-function violations(dir: string, rule: (spec: string, file: string) => string | null): string[] {
-  return sourceFiles(dir).flatMap((file) => importsOf(file).flatMap((spec) => {
-    const why = rule(spec, file);
+/**
+ * The only packages runtime/core may import: it runs unchanged on the server, in the browser
+ * and in the editor, so every package here must run in all three without Node or the DOM.
+ * ADD NEW CORE DEPENDENCIES HERE (package name, or a package's subpath), with the reason.
+ */
+const CORE_PACKAGES: readonly string[] = [
+  'cannon-es', // physics
+  '@sinclair/typebox', // the scene schema (runtime/core/scene/schema.ts)
+  'ajv', // scene validation (validate.ts)
+  'ajv/dist/runtime/ucs2length.js', // helper the standalone generated validator imports
+  // '@dimforge/rapier3d-compat', // physics backend, when it lands
+];
+
+/** A rule says why an import is forbidden in a layer, or null when it is allowed. */
+type Rule = (spec: string, file: string, root: string) => string | null;
+
+const resolvesInto = (spec: string, file: string, folder: string, root: string) =>
+  spec.startsWith('.') && join(root, file, '..', spec).startsWith(join(root, folder) + sep);
+
+const CORE_RULE: Rule = (spec, file, root) => {
+  if (isNodeBuiltin(spec)) return 'Node built-in';
+  if (BROWSER_ONLY.test(spec)) return 'browser-only';
+  if (spec.startsWith('.')) return resolvesInto(spec, file, 'runtime/core', root) ? null : 'outside the core';
+  return CORE_PACKAGES.includes(spec) ? null : 'package not in the core allow-list';
+};
+const NODE_RULE: Rule = (spec, file, root) =>
+  BROWSER_ONLY.test(spec) ? 'browser-only' : resolvesInto(spec, file, 'runtime/browser', root) ? 'browser layer' : null;
+/** runtime/browser may import the core, three.js and the DOM; never the node layer or Node built-ins. */
+const BROWSER_RULE: Rule = (spec, file, root) =>
+  isNodeBuiltin(spec) ? 'Node built-in' : resolvesInto(spec, file, 'runtime/node', root) ? 'node layer' : null;
+const CLI_RULE: Rule = (spec, file, root) =>
+  BROWSER_ONLY.test(spec) ? 'browser-only' : resolvesInto(spec, file, 'runtime/browser', root) || resolvesInto(spec, file, 'editor', root) ? 'browser side' : null;
+
+function violations(dir: string, rule: Rule, root = REPO): string[] {
+  return sourceFiles(dir, root).flatMap((file) => importsOf(file, root).flatMap((spec) => {
+    const why = rule(spec, file, root);
     return why ? [`${file}: imports "${spec}" (${why})`] : [];
   }));
 }
 
-const resolvesInto = (spec: string, file: string, folder: string) =>
-  spec.startsWith('.') && join(REPO, file, '..', spec).startsWith(join(REPO, folder));
+/** A tree laid out like the repository whose files break each rule (plain .js: never compiled). */
+const FIXTURE = join(REPO, 'test/fixtures/layers');
 
 describe('dependency rule', () => {
   it('finds the files it checks', () => {
@@ -49,15 +83,19 @@ describe('dependency rule', () => {
     expect(sourceFiles('cli').length).toBeGreaterThan(2);
   });
 
-  it('runtime/core imports no node:*, no three.js and nothing outside the core', () => {
-    expect(
-      violations('runtime/core', (spec, file) => {
-        if (NODE_BUILTINS.has(spec) || spec.startsWith('node:')) return 'Node built-in';
-        if (BROWSER_ONLY.test(spec)) return 'browser-only';
-        if (spec.startsWith('.') && !resolvesInto(spec, file, 'runtime/core')) return 'outside the core';
-        return null;
-      }),
-    ).toEqual([]);
+  it('runtime/core imports no node:*, no three.js, nothing outside the core and only allow-listed packages', () => {
+    expect(violations('runtime/core', CORE_RULE)).toEqual([]);
+  });
+
+  it('the core rule catches a core file importing ws, pino, node:fs, three and the node layer', () => {
+    expect(violations('runtime/core', CORE_RULE, FIXTURE)).toEqual([
+      'runtime/core/bad-core.js: imports "ws" (package not in the core allow-list)',
+      'runtime/core/bad-core.js: imports "pino" (package not in the core allow-list)',
+      'runtime/core/bad-core.js: imports "node:fs" (Node built-in)',
+      'runtime/core/bad-core.js: imports "three" (browser-only)',
+      'runtime/core/bad-core.js: imports "../node/server-instance.js" (outside the core)',
+      'runtime/core/bad-core.js: imports "../core-extras/x.js" (outside the core)',
+    ]);
   });
 
   it('runtime/core compiles without DOM or Node types (no window, document, process, Buffer)', () => {
@@ -83,33 +121,26 @@ describe('dependency rule', () => {
   }, 60_000);
 
   it('runtime/node never imports runtime/browser or three.js', () => {
-    expect(
-      violations('runtime/node', (spec, file) =>
-        BROWSER_ONLY.test(spec) ? 'browser-only' : resolvesInto(spec, file, 'runtime/browser') ? 'browser layer' : null,
-      ),
-    ).toEqual([]);
+    expect(violations('runtime/node', NODE_RULE)).toEqual([]);
+    expect(violations('runtime/node', NODE_RULE, FIXTURE)).toEqual([
+      'runtime/node/bad-node.js: imports "three" (browser-only)',
+      'runtime/node/bad-node.js: imports "../browser/renderer.js" (browser layer)',
+    ]);
   });
 
-  it('runtime/browser never imports runtime/node or node:*', () => {
-    expect(
-      violations('runtime/browser', (spec, file) =>
-        NODE_BUILTINS.has(spec) || spec.startsWith('node:') ? 'Node built-in' : resolvesInto(spec, file, 'runtime/node') ? 'node layer' : null,
-      ),
-    ).toEqual([]);
+  it('runtime/browser never imports runtime/node or node:* (checked on a fixture that breaks it)', () => {
+    expect(violations('runtime/browser', BROWSER_RULE)).toEqual([]);
+    // The core, three.js and the DOM are allowed; Node built-ins, bare or prefixed, and the node layer are not.
+    expect(violations('runtime/browser', BROWSER_RULE, FIXTURE)).toEqual([
+      'runtime/browser/bad-renderer.js: imports "node:fs" (Node built-in)',
+      'runtime/browser/bad-renderer.js: imports "path" (Node built-in)',
+      'runtime/browser/bad-renderer.js: imports "../node/server-instance.js" (node layer)',
+      'runtime/browser/deep/bad-dynamic.js: imports "../../node/logger.js" (node layer)',
+    ]);
   });
 
   it('cli reaches only runtime/node and runtime/core, never the browser side', () => {
-    expect(
-      violations('cli', (spec, file) =>
-        BROWSER_ONLY.test(spec) ? 'browser-only' : resolvesInto(spec, file, 'runtime/browser') || resolvesInto(spec, file, 'editor') ? 'browser side' : null,
-      ),
-    ).toEqual([]);
-  });
-
-  it('the rule catches a violation (a core file importing node:fs and three)', () => {
-    const fake = 'import { readFileSync } from "node:fs";\nimport * as THREE from "three";\nexport {};';
-    const specs = ts.preProcessFile(fake, true, true).importedFiles.map((f) => f.fileName);
-    expect(specs.filter((s) => NODE_BUILTINS.has(s) || BROWSER_ONLY.test(s))).toEqual(['node:fs', 'three']);
+    expect(violations('cli', CLI_RULE)).toEqual([]);
   });
 });
 

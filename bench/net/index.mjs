@@ -50,6 +50,8 @@ const SYSTEMS = [
   { key: 'keel', label: 'keel' },
   { key: 'json', label: 'JSON broadcast' },
   { key: 'colyseus', label: 'Colyseus' },
+  // keel again with the other physics engine (the scene's is cannon-es): the backend column.
+  { key: 'keel', label: 'keel, rapier physics', physics: 'rapier' },
 ];
 
 /**
@@ -189,7 +191,7 @@ async function scrapeKeel(healthPort) {
 
 /**
  * Starts one server and the bots, measures the window, stops both.
- * @param {{ key: string, label: string }} system
+ * @param {{ key: string, label: string, physics?: string }} system
  */
 async function measure(system, { repo, scene, warmupS, windowS, progress, signal }) {
   const node = process.execPath;
@@ -201,7 +203,7 @@ async function measure(system, { repo, scene, warmupS, windowS, progress, signal
     keel: [
       join(repo, 'dist', 'keel.mjs'), 'serve', scene, '--port', String(port), '--host', '127.0.0.1',
       '--health-port', String(healthPort), '--health-host', '127.0.0.1', ...common,
-      '--no-watch', '--log-format', 'json', '--log-level', 'warn',
+      '--no-watch', '--log-format', 'json', '--log-level', 'warn', ...(system.physics ? ['--physics', system.physics] : []),
     ],
     json: [join(repo, 'bench', 'net', 'json-server.mjs'), '--scene', scene, '--port', String(port), ...common],
     colyseus: [join(repo, 'bench', 'net', 'colyseus-server.mjs'), '--scene', scene, '--port', String(port), ...common],
@@ -345,7 +347,7 @@ const kib = (bytes) => bytes / 1024;
 const pass = (ok) => (ok ? 'pass' : 'MISS');
 
 function tables(results, { quick, warmupS, windowS, entities }) {
-  const [keel, json, coly] = results;
+  const [keel, json, coly, rapier] = results;
   const rows = results.map((r) => [
     r.system.label,
     fmt(kib(r.bytesPerClient), 1),
@@ -389,6 +391,9 @@ function tables(results, { quick, warmupS, windowS, entities }) {
         ['keel bytes/client/s vs JSON broadcast', '≤ 0.20×', `${fmt(byteRatioJson, 3)}×${snapNote(json)}`, pass(byteRatioJson <= 0.2)],
         ['keel bytes/client/s vs Colyseus', '≤ 0.50×', `${fmt(byteRatioColy, 3)}×${snapNote(coly)}`, pass(byteRatioColy <= 0.5)],
         ['keel server CPU vs Colyseus', '≤ 1.00×', `${fmt(cpuRatio, 2)}× (${fmt(keel.cpuPct, 1)}% vs ${fmt(coly.cpuPct, 1)}%)`, pass(cpuRatio <= 1)],
+        ...(rapier
+          ? [['keel server CPU, rapier vs cannon physics', '≤ 0.60×', `${fmt(rapier.cpuPct / keel.cpuPct, 2)}× (${fmt(rapier.cpuPct, 1)}% vs ${fmt(keel.cpuPct, 1)}%)`, pass(rapier.cpuPct / keel.cpuPct <= 0.6)]]
+          : []),
       ],
       notes: [
         'A server that falls behind sends fewer snapshots than the 20 Hz asked for, and so fewer bytes per second: compare snapshots/s per client first; the per-snapshot ratio does not depend on it.',

@@ -1,9 +1,14 @@
 // Physics micro-bench: steps a world of N dynamic boxes above a ground box at 1/60 s through
-// keel's compiled physics (dist/runtime/core, cannon-es underneath, the engine the server runs)
+// keel's compiled physics (dist/runtime/core, the engine the server runs: cannon-es or Rapier)
 // and prints one JSON line with step times while the bodies are awake (falling, colliding) and
 // after they have settled to sleep. Every phase is bounded in steps and in wall time.
-// Usage: node physics.mjs --repo <dir> --bodies N [--awake-steps 300] [--asleep-steps 300]
-//                         [--settle-steps 3600] [--max-ms 30000]
+// Usage: node physics.mjs --repo <dir> --bodies N [--backend cannon|rapier] [--awake-steps 300]
+//                         [--asleep-steps 300] [--settle-steps 3600] [--max-ms 30000]
+//        node physics.mjs --repo <dir> --ramp [--backend cannon|rapier] [--max-ms 60000]
+//   --ramp: the largest number of awake boxes whose step p99 stays under one 60 Hz tick
+//   (16.7 ms): grows N by 1.25× from 100 until a world fails, then bisects between the last
+//   pass and the first fail; each trial times 120 awake steps (the pile falling and landing)
+//   and stops early once more than 1 % of them are over the tick.
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -18,8 +23,12 @@ const awakeSteps = Number(arg('--awake-steps', '300'));
 const asleepSteps = Number(arg('--asleep-steps', '300'));
 const settleSteps = Number(arg('--settle-steps', '3600'));
 const maxMs = Number(arg('--max-ms', '30000'));
+const backend = arg('--backend', 'cannon');
+const ramp = process.argv.includes('--ramp');
+const warmSteps = Number(arg('--warm-steps', '180'));
 
-const { createCannonPhysics } = await import(pathToFileURL(join(repo, 'dist/runtime/core/index.js')).href);
+const { loadPhysics } = await import(pathToFileURL(join(repo, 'dist/runtime/core/index.js')).href);
+const createPhysics = await loadPhysics(backend);
 
 const DT = 1 / 60;
 const t0 = performance.now();
@@ -41,7 +50,7 @@ const plane = { shape: 'plane', offset: [0, 0, 0], friction: 0.4, restitution: 0
 
 /** A world with the ground plane and `n` boxes in two layers (see below). */
 function build(n) {
-  const world = createCannonPhysics({ gravity: [0, -9.81, 0] });
+  const world = createPhysics({ gravity: [0, -9.81, 0] });
   world.addBody('ground', { rigidBody: staticBody, collider: plane, position: [0, 0, 0], rotation: [0, 0, 0, 1] });
   addBoxes(world, n);
   return world;
@@ -66,11 +75,51 @@ function addBoxes(world, n) {
 }
 
 // Warm-up on a small world of its own, so the timings below are of optimised code, not of the
-// JIT compiling cannon's collision paths during the first steps.
+// JIT compiling the engine's collision paths during the first steps.
 {
   const warm = build(64);
-  for (let i = 0; i < 180 && timeLeft() > maxMs * 0.9; i++) warm.step(DT);
+  for (let i = 0; i < warmSteps && timeLeft() > maxMs * 0.9; i++) warm.step(DT);
   warm.dispose();
+}
+
+if (ramp) {
+  const TICK_MS = 1000 / 60;
+  const STEPS = 120;
+  const trials = [];
+  /** Times up to STEPS awake steps of a fresh pile of n boxes; true when p99 < one tick. */
+  const holds = (n) => {
+    seed = 0x9e3779b9;
+    const w = build(n);
+    const times = [];
+    let over = 0;
+    for (let i = 0; i < STEPS && w.stats().awake > 0; i++) {
+      const s = performance.now();
+      w.step(DT);
+      const ms = performance.now() - s;
+      times.push(ms);
+      if (ms >= TICK_MS && ++over > STEPS / 100) break;
+    }
+    w.dispose();
+    times.sort((a, b) => a - b);
+    const p99 = times[Math.min(times.length - 1, Math.ceil(times.length * 0.99) - 1)];
+    const ok = over <= STEPS / 100 && times.length >= STEPS / 2;
+    trials.push({ n, steps: times.length, p50: times[Math.floor(times.length / 2)], p99, ok });
+    return ok;
+  };
+  let pass = 0;
+  let fail = null;
+  for (let n = 100; fail === null && timeLeft() > 0; n = Math.ceil(n * 1.25)) {
+    if (holds(n)) pass = n;
+    else fail = n;
+  }
+  // Bisect to within 2 %.
+  while (fail !== null && fail - pass > Math.max(10, pass * 0.02) && timeLeft() > 0) {
+    const mid = Math.round((pass + fail) / 2);
+    if (holds(mid)) pass = mid;
+    else fail = mid;
+  }
+  process.stdout.write(`${JSON.stringify({ backend, ramp: true, holds: pass, failsAt: fail, trials, wallMs: performance.now() - t0, timedOut: timeLeft() <= 0 })}\n`);
+  process.exit(0);
 }
 seed = 0x9e3779b9;
 const physics = build(bodies);
@@ -110,6 +159,7 @@ for (let i = 0; i < asleepSteps && timeLeft() > 0; i++) asleep.push(step());
 
 process.stdout.write(
   `${JSON.stringify({
+    backend,
     bodies,
     awake,
     awakeAtEndOfPhase: awakeLeft,

@@ -13,6 +13,7 @@ export * from './world/world.js';
 export * from './physics/physics.js';
 export * from './physics/heightfield.js';
 export { createCannonPhysics } from './physics/cannon-physics.js';
+export * from './physics/load-physics.js';
 export * from './scripts/script.js';
 export { ScriptHost } from './scripts/script-host.js';
 export * from './sim/simulation.js';

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { ClientMirror, decodeServer, encodeClient, MessageType, PROTOCOL_VERSION, Writer, type Welcome } from '../core/index.js';
+import { ClientMirror, decodeServer, encodeClient, MessageType, PROTOCOL_VERSION, Writer, type ServerMessage, type Welcome } from '../core/index.js';
 
 export interface BotOptions {
   url: string;
@@ -16,11 +16,17 @@ export interface BotStats {
   refused: string | null;
   closeCode: number | null;
   welcome: Welcome | null;
+  /** Welcomes received: more than one means the server reloaded its scene and seated the bot again. */
+  welcomes: number;
   snapshots: number;
   /** Snapshots that were deltas against one this bot acknowledged. */
   deltas: number;
   bytesIn: number;
   rttMs: number[];
+  /** Inputs sent. */
+  inputs: number;
+  /** Why the bot gave up on a frame from the server (it then closes with 1002), or null. */
+  malformed: string | null;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface BotStats {
  */
 export class Bot {
   readonly mirror = new ClientMirror();
-  readonly stats: BotStats = { joined: false, refused: null, closeCode: null, welcome: null, snapshots: 0, deltas: 0, bytesIn: 0, rttMs: [] };
+  readonly stats: BotStats = { joined: false, refused: null, closeCode: null, welcome: null, welcomes: 0, snapshots: 0, deltas: 0, bytesIn: 0, rttMs: [], inputs: 0, malformed: null };
   private ws: WebSocket | null = null;
   private timers: NodeJS.Timeout[] = [];
   private seq = 0;
@@ -55,22 +61,14 @@ export class Bot {
       ws.on('open', () => ws.send(encodeClient({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, token: this.opts.token ?? '', name: this.opts.name }, this.writer)));
       ws.on('message', (data: Buffer) => {
         this.stats.bytesIn += data.byteLength;
-        const msg = decodeServer(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-        if (msg.type === MessageType.Welcome) {
-          this.stats.joined = true;
-          this.stats.welcome = msg;
-          this.play(random);
-          resolve();
-        } else if (msg.type === MessageType.Snapshot) {
-          this.stats.snapshots++;
-          if (msg.baseTick !== 0) this.stats.deltas++;
-          if (this.mirror.apply(msg)) this.acked = msg.tick;
-        } else if (msg.type === MessageType.Pong) {
-          const sent = this.pings.get(msg.id);
-          if (sent !== undefined) {
-            this.stats.rttMs.push(performance.now() - sent);
-            this.pings.delete(msg.id);
-          }
+        try {
+          this.receive(decodeServer(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), random, resolve);
+        } catch (err) {
+          // A frame this bot cannot decode or apply: its world copy can no longer be trusted.
+          // Say why in the stats and leave; never take the process (and every other bot) down.
+          if (this.stats.malformed === null) this.stats.malformed = (err as Error).message;
+          this.stop();
+          ws.close(1002, 'malformed frame from the server');
         }
       });
       ws.on('close', (code, reason) => {
@@ -86,6 +84,32 @@ export class Bot {
     });
   }
 
+  private receive(msg: ServerMessage, random: () => number, joined: () => void): void {
+    if (msg.type === MessageType.Welcome) {
+      this.stats.welcomes++;
+      this.stats.welcome = msg;
+      if (this.stats.joined) {
+        // Seated again after a scene reload: a new world with new net ids; the inputs keep going.
+        this.mirror.reset();
+        this.acked = 0;
+        return;
+      }
+      this.stats.joined = true;
+      this.play(random);
+      joined();
+    } else if (msg.type === MessageType.Snapshot) {
+      this.stats.snapshots++;
+      if (msg.baseTick !== 0) this.stats.deltas++;
+      if (this.mirror.apply(msg)) this.acked = msg.tick;
+    } else if (msg.type === MessageType.Pong) {
+      const sent = this.pings.get(msg.id);
+      if (sent !== undefined) {
+        this.stats.rttMs.push(performance.now() - sent);
+        this.pings.delete(msg.id);
+      }
+    }
+  }
+
   private play(random: () => number): void {
     const ws = this.ws!;
     let move: [number, number] = [0, 0];
@@ -94,7 +118,9 @@ export class Bot {
       setInterval(() => {
         if (random() < 0.05) move = [random() * 2 - 1, random() * 2 - 1];
         const input = { seq: ++this.seq, moveX: move[0], moveZ: move[1], jump: random() < 0.02, yaw: random() * Math.PI * 2 };
-        if (ws.readyState === WebSocket.OPEN) ws.send(encodeClient({ type: MessageType.Input, ack: this.acked, inputs: [input] }, this.writer));
+        if (ws.readyState !== WebSocket.OPEN) return;
+        ws.send(encodeClient({ type: MessageType.Input, ack: this.acked, inputs: [input] }, this.writer));
+        this.stats.inputs++;
       }, 1000 / rate),
       setInterval(() => {
         const id = this.nextPing++;

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { SceneSettings } from '../core/index.js';
+import { DEFAULT_PHYSICS, PHYSICS_BACKENDS, type PhysicsBackend, type SceneSettings } from '../core/index.js';
 import { allowedCpus, checkCpus, parseCpuList } from './fleet/cpus.js';
 
 /**
@@ -24,6 +24,8 @@ export interface ServerConfig {
   world: string;
   tickRate: number;
   maxPlayers: number;
+  /** Physics engine of the simulation. */
+  physics: PhysicsBackend;
   logLevel: LogLevel;
   logFormat: LogFormat;
   watch: boolean;
@@ -68,6 +70,7 @@ export interface RawServeOptions {
   world?: string;
   tickRate?: string;
   maxPlayers?: string;
+  physics?: string;
   assets?: string;
   logLevel?: string;
   logFormat?: string;
@@ -98,6 +101,12 @@ export const DEFAULT_SEND_RATE = 20;
 export const DEFAULT_AGONES_PORT = 9358;
 /** Under half of the Fleet's spec.health.periodSeconds (deploy/k8s/fleet.yaml), so one late ping never counts as a failure. */
 export const DEFAULT_AGONES_HEALTH_MS = 2000;
+/**
+ * The health listener (with /metrics) answers on loopback only unless told otherwise: it is an
+ * operator's port, not a player's. Container images and manifests set SERVER_HEALTH_HOST=0.0.0.0
+ * so that probes and scrapers from outside the container reach it.
+ */
+export const DEFAULT_HEALTH_HOST = '127.0.0.1';
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port <port>', env: 'SERVER_PORT', description: 'WebSocket game port', defaultText: String(DEFAULT_PORT) },
@@ -106,6 +115,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'world', flag: '--world <name>', env: 'SERVER_WORLD', description: 'world name shown in logs', defaultText: 'scene name' },
   { key: 'tickRate', flag: '--tick-rate <hz>', env: 'SERVER_TICK_RATE', description: 'simulation ticks per second (1-240)', defaultText: 'scene settings.tickRate, else 60' },
   { key: 'maxPlayers', flag: '--max-players <n>', env: 'SERVER_MAX_PLAYERS', description: 'player limit', defaultText: 'scene settings.maxPlayers' },
+  { key: 'physics', flag: '--physics <engine>', env: 'SERVER_PHYSICS', description: 'physics engine: cannon|rapier', defaultText: 'scene settings.physics, else cannon' },
   { key: 'assets', flag: '--assets <dir>', env: 'ASSET_PATH', description: 'asset root; relative scene paths resolve here too', defaultText: "the scene file's folder" },
   { key: 'logLevel', flag: '--log-level <level>', env: 'SERVER_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace', defaultText: 'info' },
   { key: 'logFormat', flag: '--log-format <format>', env: 'SERVER_LOG_FORMAT', description: 'json|pretty', defaultText: 'pretty on a terminal, else json' },
@@ -113,7 +123,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'sendRate', flag: '--send-rate <hz>', env: 'SERVER_SEND_RATE', description: 'snapshots per second to each client (1 to the tick rate)', defaultText: String(DEFAULT_SEND_RATE) },
   { key: 'joinSecret', flag: '--join-secret <secret>', env: 'SERVER_JOIN_SECRET', description: 'accept only join tokens signed with this (HMAC-SHA256)', defaultText: 'none: anyone may join' },
   { key: 'healthPort', flag: '--health-port <port>', env: 'SERVER_HEALTH_PORT', description: 'HTTP port of /livez /readyz /healthz /metrics; 0 disables', defaultText: `game port + ${HEALTH_PORT_OFFSET}` },
-  { key: 'healthHost', flag: '--health-host <address>', env: 'SERVER_HEALTH_HOST', description: 'address the health listener binds', defaultText: 'same as --host' },
+  { key: 'healthHost', flag: '--health-host <address>', env: 'SERVER_HEALTH_HOST', description: 'address the health listener binds (the image and manifests set 0.0.0.0)', defaultText: DEFAULT_HEALTH_HOST },
   { key: 'stallMs', flag: '--stall-ms <ms>', env: 'SERVER_STALL_MS', description: '/livez answers 503 after this long without a tick', defaultText: String(DEFAULT_STALL_MS) },
   { key: 'watchdogMs', flag: '--watchdog-ms <ms>', env: 'SERVER_WATCHDOG_MS', description: 'exit (code 3) after this long without a tick; 0 disables', defaultText: String(DEFAULT_WATCHDOG_MS) },
   { key: 'healthFile', flag: '--health-file <path>', env: 'SERVER_HEALTH_FILE', description: 'touch this file every 0.5 s while healthy, for exec probes', defaultText: 'none' },
@@ -174,13 +184,14 @@ function existingDir(s: Source, cwd: string): string {
 }
 
 /** Everything that can be checked before the scene is read; the rest comes from the scene. */
-export interface EarlyConfig extends Omit<ServerConfig, 'id' | 'world' | 'tickRate' | 'maxPlayers'> {
+export interface EarlyConfig extends Omit<ServerConfig, 'id' | 'world' | 'tickRate' | 'maxPlayers' | 'physics'> {
   /** Set when the asset root was given, rather than taken from the scene's folder. */
   assetsGiven: boolean;
   id: string | undefined;
   world: string | undefined;
   tickRate: number | undefined;
   maxPlayers: number | undefined;
+  physics: PhysicsBackend | undefined;
 }
 
 export interface ResolveInput {
@@ -232,11 +243,12 @@ export function resolveEarlyConfig(input: ResolveInput): EarlyConfig {
     world,
     tickRate: raw.tickRate ? int(raw.tickRate, 1, 240) : undefined,
     maxPlayers: raw.maxPlayers ? int(raw.maxPlayers, 1, 10000) : undefined,
+    physics: raw.physics ? oneOf(raw.physics, PHYSICS_BACKENDS) : undefined,
     logLevel: raw.logLevel ? oneOf(raw.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) : 'info',
     logFormat: raw.logFormat ? oneOf(raw.logFormat, ['json', 'pretty'] as const) : input.stdoutIsTTY ? 'pretty' : 'json',
     watch: raw.watch ? bool(raw.watch) : true,
     healthPort,
-    healthHost: raw.healthHost?.value ?? host,
+    healthHost: raw.healthHost?.value ?? DEFAULT_HEALTH_HOST,
     stallMs,
     watchdogMs,
     healthFile: raw.healthFile ? resolve(input.cwd, raw.healthFile.value) : undefined,
@@ -276,6 +288,7 @@ export function finishConfig(early: EarlyConfig, scene: { name: string; settings
     world: early.world ?? scene.name,
     tickRate: early.tickRate ?? scene.settings.tickRate ?? DEFAULT_TICK_RATE,
     maxPlayers: early.maxPlayers ?? scene.settings.maxPlayers,
+    physics: early.physics ?? scene.settings.physics ?? DEFAULT_PHYSICS,
     // The send rate cannot exceed the tick rate: one snapshot per tick at most.
     sendRate: Math.min(early.sendRate, early.tickRate ?? scene.settings.tickRate ?? DEFAULT_TICK_RATE),
   };

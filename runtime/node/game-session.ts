@@ -21,13 +21,34 @@ import { verifyJoinToken } from './join-token.js';
 export const LIMITS = {
   /** Largest client frame accepted by the socket (larger ones close with 1009). */
   maxFrameBytes: 1024,
-  /** Client messages per second before the connection is closed (4004). */
+  /** Client messages per second, sustained, before the connection is closed (4004): a token bucket refilled at this rate… */
   maxMessagesPerSecond: 240,
+  /** …holding this many: a client may send this many back to back, then keep to the rate. */
+  messageBurst: 120,
+  /** A TCP connection must complete its WebSocket upgrade within this long, or it is dropped. */
+  upgradeMs: 5000,
   /** A client must say hello within this long (4006). */
   handshakeMs: 5000,
   /** Unsent bytes queued for a client before it is dropped as too slow (4005). */
   maxBufferedBytes: 256 * 1024,
 } as const;
+
+/** Longest player name kept, in characters. */
+export const MAX_NAME_CHARS = 32;
+
+// C0 and C1 controls (newlines, ESC…), and the bidirectional overrides and isolates that reorder
+// text on screen: nothing a name needs, and what a forged log line or a hijacked terminal uses.
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * A client-supplied name as the server keeps, logs and replicates it: control and reordering
+ * characters removed, whitespace runs collapsed, trimmed, at most MAX_NAME_CHARS characters
+ * (whole code points, never half a surrogate pair).
+ */
+export function cleanName(name: string): string {
+  const flat = name.replace(UNSAFE_CHARS, ' ').replace(/\s+/gu, ' ').trim();
+  return [...flat].slice(0, MAX_NAME_CHARS).join('').trim();
+}
 
 export interface GameSessionOptions {
   log: PinoLogger;
@@ -41,6 +62,8 @@ export interface GameSessionOptions {
   onPlayerJoin?(id: string): void;
   /** The player that joined as `id` left (closed, dropped, or the server is stopping). */
   onPlayerLeave?(id: string): void;
+  /** An entity's state could not be encoded for the wire (once per entity and component change); it is left out of snapshots meanwhile. */
+  onReplicationError?(entityId: string, error: Error): void;
 }
 
 interface Client {
@@ -50,8 +73,11 @@ interface Client {
   joinedAs: string | null;
   replica: ReplicaClient;
   name: string;
-  windowStart: number;
-  windowCount: number;
+  /** Token bucket for the rate limit: messages the client may still send now, as of `refilledAt`. */
+  tokens: number;
+  refilledAt: number;
+  /** The join token this client holds a seat with (its signature), or null. */
+  seat: string | null;
   timer: NodeJS.Timeout | null;
   closed: boolean;
 }
@@ -70,6 +96,10 @@ export class GameSession {
   private sendCredit = 0;
   private draining = false;
   private readonly writer = new Writer(4096);
+  /** Join tokens (by signature) seating a connected player: one seat per token at a time. */
+  private readonly seats = new Set<string>();
+  /** Single-use token ids seen, with their expiry (unix ms): forgotten once the token could not be used anyway. */
+  private readonly usedJtis = new Map<string, number>();
 
   constructor(private readonly opts: GameSessionOptions) {}
 
@@ -82,13 +112,22 @@ export class GameSession {
     this.sim = sim;
     this.scene = scene;
     this.players = new Players(sim);
-    this.replicator = new Replicator(sim.world);
+    this.replicator = new Replicator(sim.world, {
+      onError: ({ entityId, error }) => {
+        this.opts.log.error({ err: error, entity: entityId }, `Entity ${entityId} cannot be replicated (${error.message}); clients do not see it until its components change`);
+        this.opts.onReplicationError?.(entityId, error);
+      },
+    });
     sim.addSystem('replicationOut', 'snapshots', ({ tick }) => this.replicate(tick));
     for (const c of this.clients.values()) {
-      if (!c.player) continue;
-      c.player = this.players.join(c.name);
-      c.replica = new ReplicaClient();
-      this.send(c, this.welcome(c.player));
+      if (!c.player || c.closed) continue;
+      try {
+        c.player = this.players.join(c.name);
+        c.replica = new ReplicaClient();
+        this.send(c, this.welcome(c.player));
+      } catch (err) {
+        this.fail(c, err, 'rejoin after reload');
+      }
     }
   }
 
@@ -98,24 +137,57 @@ export class GameSession {
   }
 
   connect(conn: Connection): void {
-    const c: Client = { conn, player: null, joinedAs: null, replica: new ReplicaClient(), name: '', windowStart: Date.now(), windowCount: 0, timer: null, closed: false };
-    if (this.draining) return this.close(c, CloseCode.ShuttingDown, 'server shutting down');
-    c.timer = setTimeout(() => this.close(c, CloseCode.HandshakeTimeout, `no hello within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
-    this.clients.set(conn.id, c);
+    const c: Client = { conn, player: null, joinedAs: null, replica: new ReplicaClient(), name: '', tokens: LIMITS.messageBurst, refilledAt: Date.now(), seat: null, timer: null, closed: false };
+    try {
+      if (this.draining) return this.close(c, CloseCode.ShuttingDown, 'server shutting down');
+      c.timer = setTimeout(() => this.close(c, CloseCode.HandshakeTimeout, `no hello within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
+      this.clients.set(conn.id, c);
+    } catch (err) {
+      this.fail(c, err, 'connect');
+    }
   }
 
-  message(conn: Connection, data: Uint8Array): void {
+  message(conn: Connection, data: Uint8Array, binary = true): void {
     const c = this.clients.get(conn.id);
     if (!c || c.closed) return;
+    try {
+      this.handle(c, data, binary);
+    } catch (err) {
+      this.fail(c, err, 'message');
+    }
+  }
+
+  disconnect(conn: Connection, code: number, reason: string): void {
+    const c = this.clients.get(conn.id);
+    if (!c) return;
+    c.closed = true;
+    if (c.timer) clearTimeout(c.timer);
+    this.clients.delete(conn.id);
+    if (c.seat !== null) this.seats.delete(c.seat);
+    try {
+      if (c.player && this.players) {
+        this.players.leave(c.player);
+        this.opts.log.info(
+          { player: c.player.entityId, name: c.name, address: conn.address, code, reason, players: this.players.count },
+          `Player ${c.name || c.player.entityId} left (${this.players.count}/${this.opts.maxPlayers})${reason ? `: ${reason}` : ''}`,
+        );
+      }
+    } catch (err) {
+      this.fail(c, err, 'disconnect');
+    }
+    if (c.joinedAs !== null) this.opts.onPlayerLeave?.(c.joinedAs);
+  }
+
+  private handle(c: Client, data: Uint8Array, binary: boolean): void {
     this.opts.onBytesIn(data.byteLength);
     const now = Date.now();
-    if (now - c.windowStart >= 1000) {
-      c.windowStart = now;
-      c.windowCount = 0;
+    c.tokens = Math.min(LIMITS.messageBurst, c.tokens + ((now - c.refilledAt) * LIMITS.maxMessagesPerSecond) / 1000);
+    c.refilledAt = now;
+    if (c.tokens < 1) {
+      return this.reject(c, CloseCode.RateLimited, `more than ${LIMITS.maxMessagesPerSecond} messages per second (burst ${LIMITS.messageBurst})`);
     }
-    if (++c.windowCount > LIMITS.maxMessagesPerSecond) {
-      return this.reject(c, CloseCode.RateLimited, `more than ${LIMITS.maxMessagesPerSecond} messages per second`);
-    }
+    c.tokens -= 1;
+    if (!binary) return this.reject(c, CloseCode.Malformed, 'text frames are not part of the protocol; send binary frames');
     let msg;
     try {
       msg = decodeClient(data);
@@ -141,20 +213,22 @@ export class GameSession {
     }
   }
 
-  disconnect(conn: Connection, code: number, reason: string): void {
-    const c = this.clients.get(conn.id);
-    if (!c) return;
+  /**
+   * Something went wrong on the server's side while serving one connection (a bug, or data the
+   * wire cannot carry): that connection closes with 1011, the error is logged once, and every
+   * other connection and the tick carry on.
+   */
+  private fail(c: Client, err: unknown, during: string): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.opts.log.error({ err, address: c.conn.address, player: c.player?.entityId, during }, `Internal error serving ${c.conn.address} (${during}): ${message}; closing it with ${CloseCode.InternalError}`);
+    if (c.closed) return;
     c.closed = true;
     if (c.timer) clearTimeout(c.timer);
-    this.clients.delete(conn.id);
-    if (c.player && this.players) {
-      this.players.leave(c.player);
-      this.opts.log.info(
-        { player: c.player.entityId, name: c.name, address: conn.address, code, reason, players: this.players.count },
-        `Player ${c.name || c.player.entityId} left (${this.players.count}/${this.opts.maxPlayers})${reason ? `: ${reason}` : ''}`,
-      );
+    try {
+      c.conn.close(CloseCode.InternalError, 'internal server error');
+    } catch {
+      // The connection is gone already; the transport reports its close.
     }
-    if (c.joinedAs !== null) this.opts.onPlayerLeave?.(c.joinedAs);
   }
 
   private hello(c: Client, protocol: number, token: string, name: string): void {
@@ -164,11 +238,22 @@ export class GameSession {
     if (this.draining) return this.refuse(c, CloseCode.ShuttingDown, 'server shutting down');
     const joined = this.players!.count;
     if (joined >= this.opts.maxPlayers) return this.refuse(c, CloseCode.ServerFull, `server full (${joined}/${this.opts.maxPlayers})`);
+    c.name = cleanName(name);
     if (this.opts.joinSecret !== undefined) {
-      const check = verifyJoinToken(this.opts.joinSecret, token);
+      const now = Date.now();
+      const check = verifyJoinToken(this.opts.joinSecret, token, now);
       if (!check.ok) return this.refuse(c, CloseCode.BadToken, `bad join token: ${check.reason}`);
+      if (this.seats.has(check.key)) return this.refuse(c, CloseCode.BadToken, 'bad join token: already in use by a connected player');
+      if (check.jti) {
+        for (const [jti, expires] of this.usedJtis) if (expires <= now) this.usedJtis.delete(jti);
+        if (this.usedJtis.has(check.jti)) return this.refuse(c, CloseCode.BadToken, 'bad join token: already used');
+        this.usedJtis.set(check.jti, check.expiresMs);
+      }
+      this.seats.add(check.key);
+      c.seat = check.key;
+      // The token names the player: a client cannot take another player's name.
+      c.name = cleanName(check.subject);
     }
-    c.name = name.slice(0, 32);
     c.player = this.players!.join(c.name);
     c.joinedAs = this.uniqueJoinId(c.player.entityId, c.conn.id);
     this.opts.onPlayerJoin?.(c.joinedAs);
@@ -216,7 +301,11 @@ export class GameSession {
         this.reject(c, CloseCode.SlowConsumer, `too slow: over ${LIMITS.maxBufferedBytes / 1024} KiB of snapshots unsent`);
         continue;
       }
-      this.transmit(c, replicator.encodeFor(c.replica, c.player.lastSeq));
+      try {
+        this.transmit(c, replicator.encodeFor(c.replica, c.player.lastSeq));
+      } catch (err) {
+        this.fail(c, err, 'snapshot');
+      }
     }
   }
 

@@ -30,6 +30,13 @@ export function createLogger(opts: LoggerOptions): PinoLogger {
   return pino(options, prettyStream(out, color));
 }
 
+// Control characters in logged text are shown escaped: a value that slipped through unsanitised
+// must not start a line of its own or send escape sequences to the operator's terminal.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
+const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const oneLine = (s: string) => s.replace(CONTROL, escapeChar);
+
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const LEVEL_COLORS: Record<number, string> = { 10: '90', 20: '36', 30: '32', 40: '33', 50: '31', 60: '41;97' };
 const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'id', 'world', 'msg', 'err']);
@@ -55,12 +62,12 @@ export function prettyStream(out: { write(chunk: string): unknown }, color: bool
       // Info lines are written to read on their own; other levels show their fields too.
       const extras = level === 30 ? '' : Object.entries(rec)
         .filter(([k]) => !HIDDEN.has(k))
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .map(([k, v]) => `${oneLine(k)}=${typeof v === 'string' ? oneLine(v) : JSON.stringify(v)}`)
         .join(' ');
-      let text = `${paint('1', `[${String(rec.id)}]`)} ${paint(LEVEL_COLORS[level] ?? '0', `[${name}]`)} ${String(rec.msg ?? '')}`;
+      let text = `${paint('1', `[${String(rec.id)}]`)} ${paint(LEVEL_COLORS[level] ?? '0', `[${name}]`)} ${oneLine(String(rec.msg ?? ''))}`;
       if (extras) text += ` ${paint('2', extras)}`;
       const err = rec.err as { stack?: string; message?: string } | undefined;
-      if (err?.stack) text += `\n${paint('2', err.stack.replace(/^/gm, '    '))}`;
+      if (err?.stack) text += `\n${paint('2', err.stack.replace(CONTROL_BUT_NEWLINE, escapeChar).replace(/^/gm, '    '))}`;
       out.write(`${text}\n`);
     },
   };

@@ -1,12 +1,15 @@
+import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FSWatcher, watch } from 'chokidar';
 import {
   FixedStepLoop,
+  loadPhysics,
   normaliseAssetPath,
   RunMode,
   SceneError,
   Simulation,
   type Clock,
+  type PhysicsFactory,
   type Transport,
 } from '../core/index.js';
 import { AssetRoot } from './assets.js';
@@ -19,6 +22,7 @@ import { EXIT } from './exit-codes.js';
 import { HealthMonitor, type HealthLink, type HealthMonitorOptions } from './health/health-monitor.js';
 import { HealthState, type Heartbeat } from './health/heartbeat.js';
 import { InstanceMetrics } from './health/metrics.js';
+import { TickFailures } from './health/tick-failures.js';
 import { GameSession, LIMITS } from './game-session.js';
 import { AgonesSdk, LABEL_SCENE_HASH, LABEL_WORLD } from './agones/agones-sdk.js';
 
@@ -78,12 +82,16 @@ export class ServerInstance {
   private readonly loop: FixedStepLoop;
   private scene: LoadedScene | null;
   private sim: Simulation | null = null;
+  /** The config's physics engine, ready (Rapier's WASM initialised) before the first simulation is built. */
+  private physics: PhysicsFactory | null = null;
   private pending: { scene: LoadedScene; sim: Simulation } | null = null;
   private watcher: FSWatcher | null = null;
+  /** Absolute paths of the files whose changes reload the scene (the watcher watches their folders). */
+  private readonly watched = new Set<string>();
   private reloadTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private boundPort = 0;
-  private tickErrors = 0;
+  private readonly tickErrors: TickFailures;
   private reloads = 0;
   private lifecycle: InstanceState = 'starting';
   private loopDone: Promise<void> | null = null;
@@ -106,7 +114,23 @@ export class ServerInstance {
     this.sharedHeartbeat = deps.heartbeat;
     this.processWatchdog = deps.processWatchdog ?? true;
     this.healthLink = deps.health ?? ((options) => new HealthMonitor(options));
-    this.transport = deps.transport ?? new WsTransport({ port: config.port, host: config.host, maxPayload: LIMITS.maxFrameBytes });
+    // /readyz turns 503 while ticks keep failing, and 200 again after two seconds of good ones.
+    this.tickErrors = new TickFailures({
+      clearAfterTicks: config.tickRate * 2,
+      onChange: (problem) => {
+        this.health?.setProblem?.(problem);
+        if (!problem) this.log.info({ errors: this.tickErrors.total }, 'Ticks succeed again; ready');
+      },
+    });
+    this.transport =
+      deps.transport ??
+      new WsTransport({
+        port: config.port,
+        host: config.host,
+        maxPayload: LIMITS.maxFrameBytes,
+        upgradeTimeoutMs: LIMITS.upgradeMs,
+        onError: (err, conn) => this.log.error({ err, address: conn.address }, `Internal error serving ${conn.address}: ${(err as Error)?.message ?? String(err)}; closed it with 1011`),
+      });
     this.loop = new FixedStepLoop({
       tickRate: config.tickRate,
       clock: this.clock,
@@ -120,6 +144,7 @@ export class ServerInstance {
       {
         loop: () => this.loop.stats,
         scriptErrors: () => this.sim?.scripts.failed ?? 0,
+        tickErrors: () => this.tickErrors.total,
         players: () => this.session.playerCount,
         entities: () => this.sim?.world.size ?? 0,
       },
@@ -155,11 +180,10 @@ export class ServerInstance {
   }
 
   /**
-   * Loads the scene (unless given), binds the game port and starts ticking. The health listener
-   * starts meanwhile and is not waited for before the game port accepts and the loop ticks
-   * (/readyz is served by that listener, so it answers once it is up). Resolves once the health
-   * listener is up too; if it cannot bind, everything started is stopped again and the promise
-   * rejects. Nothing is logged before then, so a failed start writes nothing but its error.
+   * Loads the scene (unless given), binds the game port and the health listener, and only then
+   * starts ticking: a start that fails (a port taken) has run no tick and logged nothing but its
+   * error. The health thread boots while the scene loads and the game port binds, so the wait
+   * costs little. If anything fails, everything started is stopped again and the promise rejects.
    */
   async start(): Promise<void> {
     const t0 = performance.now();
@@ -172,27 +196,28 @@ export class ServerInstance {
     try {
       const t1 = performance.now();
       scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
+      this.physics = await loadPhysics(this.config.physics);
       this.use(scene, this.buildSimulation(scene));
       loadMs = performance.now() - t1;
       this.health?.setDetail('binding the game port');
       const { port } = await this.transport.listen({
         connect: (c) => this.session.connect(c),
-        message: (c, data) => this.session.message(c, data),
+        message: (c, data, binary) => this.session.message(c, data, binary),
         disconnect: (c, code, reason) => this.session.disconnect(c, code, reason),
       });
       this.boundPort = port;
+      await health;
       this.lifecycle = 'running';
       this.loopDone = this.loop.start();
       this.setHealthState(HealthState.ready);
-      await health;
     } catch (err) {
       await this.abortStart();
       throw err;
     }
     const sim = this.sim!;
     this.log.info(
-      { scene: scene.doc.name, entities: sim.world.size, bodies: sim.physics.stats().bodies, scripts: sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
-      `Scene ${scene.doc.name} loaded (${sim.world.size} entities) in ${Math.round(loadMs)} ms`,
+      { scene: scene.doc.name, physics: this.config.physics, entities: sim.world.size, bodies: sim.physics.stats().bodies, scripts: sim.scripts.count, hash: scene.hash.slice(0, 12), ms: Math.round(loadMs) },
+      `Scene ${scene.doc.name} loaded (${sim.world.size} entities, ${this.config.physics} physics) in ${Math.round(loadMs)} ms`,
     );
     if (this.agones) {
       this.log.info({ sidecar: this.agones.endpoint, healthMs: this.config.agonesHealthMs }, `Agones: reporting to the SDK sidecar at ${this.agones.endpoint}; Health every ${this.config.agonesHealthMs} ms`);
@@ -202,9 +227,9 @@ export class ServerInstance {
       this.agones.setLabel(LABEL_SCENE_HASH, scene.hash.slice(0, 12));
       this.agones.ready();
     }
-    if (this.config.watch) this.startWatching();
+    if (this.config.watch) await this.startWatching();
     this.log.info(
-      { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, startMs: Math.round(performance.now() - t0) },
+      { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, physics: this.config.physics, startMs: Math.round(performance.now() - t0) },
       `Listening on ${this.config.host}:${this.boundPort} at ${this.config.tickRate} Hz${this.healthPort ? `; health on :${this.healthPort}` : ''}`,
     );
   }
@@ -317,6 +342,7 @@ export class ServerInstance {
       logger: this.log,
       scripts: scene.scripts,
       heightfields: scene.heightfields,
+      ...(this.physics ? { physics: this.physics } : {}),
     });
   }
 
@@ -336,7 +362,7 @@ export class ServerInstance {
       old?.dispose();
       this.reloads++;
       this.metrics.reloads.inc({ result: 'applied' });
-      this.watcher?.add(this.watchedFiles(scene)); // scripts the new version added
+      this.watch(scene); // scripts the new version added
       this.log.info({ entities: sim.world.size, hash: scene.hash.slice(0, 12), tick: n }, `Scene ${scene.doc.name} reloaded (${sim.world.size} entities)`);
       this.agones?.setLabel(LABEL_SCENE_HASH, scene.hash.slice(0, 12));
     }
@@ -344,11 +370,13 @@ export class ServerInstance {
     const t0 = performance.now();
     try {
       sim.tick(dt, n);
+      this.tickErrors.record(n);
     } catch (err) {
       // Script errors are fenced inside the simulation; anything here is an engine bug. Keep
       // ticking, but say so loudly the first time and then once in a while.
-      this.tickErrors++;
-      if (this.tickErrors === 1 || this.tickErrors % 1000 === 0) this.log.error({ err, tick: n, count: this.tickErrors }, `tick ${n} failed: ${(err as Error).message}`);
+      this.tickErrors.record(n, err);
+      const count = this.tickErrors.total;
+      if (count === 1 || count % 1000 === 0) this.log.error({ err, tick: n, count }, `tick ${n} failed: ${(err as Error).message}`);
     }
     const ms = performance.now() - t0;
     this.metrics.tickDuration.observe(ms / 1000);
@@ -367,17 +395,65 @@ export class ServerInstance {
     return [...files];
   }
 
-  private startWatching(): void {
-    this.watcher = watch(this.watchedFiles(this.scene!), { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
-    this.watcher.on('all', (event, path) => {
+  /**
+   * Watches the folders of the scene file and its scripts rather than the files themselves: a
+   * file that is deleted and comes back (a `git checkout`, an editor's non-atomic save) is seen
+   * again, where a watch on the file would end with it.
+   */
+  private async startWatching(): Promise<void> {
+    const dirs = this.newWatchedDirs(this.scene!);
+    const watcher = watch(dirs, {
+      ignoreInitial: true,
+      depth: 0,
+      // Other files in those folders are none of our business (stats are absent on a first call for a path).
+      ignored: (path, stats) => stats?.isFile() === true && !this.watched.has(resolve(path)),
+      awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
+    });
+    this.watcher = watcher;
+    watcher.on('all', (event, path) => {
+      const file = resolve(path);
+      if (!this.watched.has(file)) return;
+      if (event === 'unlink') {
+        // Nothing to load: keep the running world, and let the file's return reload it.
+        if (this.reloadTimer) clearTimeout(this.reloadTimer);
+        this.reloadTimer = null;
+        this.log.warn({ file: path }, `${path} was deleted; keeping the running scene and reloading when it comes back`);
+        return;
+      }
       if (event !== 'add' && event !== 'change') return;
       if (this.reloadTimer) clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => {
         this.reloadTimer = null;
-        this.log.info({ file: path }, `Change detected in ${path}; reloading`);
+        this.log.info({ file: path }, event === 'add' ? `${path} is back; reloading` : `Change detected in ${path}; reloading`);
         void this.reload();
       }, 50);
     });
-    this.watcher.on('error', (err) => this.log.warn({ err }, 'file watcher error'));
+    watcher.on('error', (err) => this.log.warn({ err }, 'file watcher error'));
+    // Edits made right after the Listening line must not be missed: wait (bounded) for the first scan.
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, 5000);
+      t.unref();
+      watcher.once('ready', () => (clearTimeout(t), r()));
+    });
   }
+
+  /** Adds `scene`'s files (a reloaded version may use new scripts) to the watched set and their folders to the watcher. */
+  private watch(scene: LoadedScene): void {
+    const dirs = this.newWatchedDirs(scene);
+    if (this.watcher && dirs.length > 0) this.watcher.add(dirs);
+  }
+
+  /** Adds `scene`'s files to the watched set; returns the folders of those not watched before. */
+  private newWatchedDirs(scene: LoadedScene): string[] {
+    const dirs = new Set<string>();
+    for (const f of this.watchedFiles(scene)) {
+      const file = resolve(f);
+      if (this.watched.has(file)) continue;
+      this.watched.add(file);
+      dirs.add(dirname(file));
+    }
+    return [...dirs];
+  }
+
+
 }

@@ -11,6 +11,7 @@ import { Bot } from '../../runtime/node/bot-client.js';
 import { mintJoinToken } from '../../runtime/node/join-token.js';
 import { encodeClient, MessageType, PROTOCOL_VERSION } from '../../runtime/core/index.js';
 import { freePort } from '../helpers/ports.js';
+import { until as pollUntil } from '../helpers/wait.js';
 import { REPO, startKeel, stopAll, type KeelProcess } from '../helpers/keel-process.js';
 
 const bots: Bot[] = [];
@@ -35,13 +36,8 @@ async function bot(url: string, name: string, token?: string): Promise<Bot> {
   return b;
 }
 
-const until = async (cond: () => boolean, what: string, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+/** The shared bounded poll (in time and attempts), over a plain condition. */
+const until = (cond: () => boolean, what: string, ms = 10_000) => pollUntil(() => (cond() ? true : undefined), what, ms, 20);
 
 /** A raw socket for sending frames a well-behaved client never would. */
 function raw(url: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {

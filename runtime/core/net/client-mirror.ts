@@ -110,6 +110,13 @@ export class ClientMirror {
     return true;
   }
 
+  /** Forgets everything: the server started over (a new welcome after a scene reload), net ids included. */
+  reset(): void {
+    this.current = new Map();
+    this.states.clear();
+    this.lastTick = 0;
+  }
+
   byId(id: string): MirroredEntity | undefined {
     for (const e of this.current.values()) if (e.id === id) return e;
     return undefined;

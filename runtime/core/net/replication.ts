@@ -69,6 +69,8 @@ interface Tracked extends EncodedCreate {
   comp: number;
   descriptor: Uint8Array;
   readonly pose: WirePose;
+  /** The component version whose descriptor could not be encoded (-1: none); the entity is left out until its components change. */
+  failedComp: number;
 }
 
 /** A frame row: netId, component version, then the pose's seven integers. */
@@ -127,8 +129,21 @@ const byNetId = (a: Tracked, b: Tracked) => a.netId - b.netId;
  * baseline per send tick, not once per client; a client with no usable ack (new, or fallen
  * behind the history) gets a full one, itself encoded once per tick.
  */
+/** An entity that cannot be sent: the replicator leaves it out of snapshots until its components change. */
+export interface ReplicationError {
+  entityId: string;
+  error: Error;
+}
+
+export interface ReplicatorOptions {
+  /** Called once per entity and component version that cannot be encoded. */
+  onError?(e: ReplicationError): void;
+}
+
 export class Replicator {
   readonly netIds = new NetIds();
+  /** Entity states that could not be encoded so far (each entity and component version counted once). */
+  failures = 0;
   private readonly tracked = new Map<string, Tracked>();
   /** The entities of the last capture, in ascending netId order. */
   private readonly live: Tracked[] = [];
@@ -149,7 +164,10 @@ export class Replicator {
   private readonly basePose = newPose();
   private readonly update = newUpdate();
 
-  constructor(private readonly world: World) {
+  constructor(
+    private readonly world: World,
+    private readonly opts: ReplicatorOptions = {},
+  ) {
     world.on((ev) => {
       if (ev.type !== 'removed') return;
       const t = this.tracked.get(ev.entity.id);
@@ -167,16 +185,28 @@ export class Replicator {
     for (const e of this.world.values()) {
       let t = this.tracked.get(e.id);
       if (!t) {
-        t = { netId: this.netIds.get(e.id), version: -1, comp: -1, descriptor: new Uint8Array(0), pose: newPose() };
+        t = { netId: this.netIds.get(e.id), version: -1, comp: -1, descriptor: new Uint8Array(0), pose: newPose(), failedComp: -1 };
         this.tracked.set(e.id, t);
       }
       if (t.version !== e.version) {
+        if (t.comp !== e.componentVersion) {
+          if (t.failedComp === e.componentVersion) continue;
+          // Encode first, record after: a state that cannot be encoded is never taken as sent.
+          let descriptor: Uint8Array;
+          try {
+            descriptor = entityDescriptor(e.id, visibleComponents(e));
+          } catch (err) {
+            t.failedComp = e.componentVersion;
+            this.failures++;
+            this.opts.onError?.({ entityId: e.id, error: err instanceof Error ? err : new Error(String(err)) });
+            continue;
+          }
+          t.comp = e.componentVersion;
+          t.descriptor = descriptor;
+          t.failedComp = -1;
+        }
         t.version = e.version;
         quantizePose(e.position, e.rotation, t.pose);
-        if (t.comp !== e.componentVersion) {
-          t.comp = e.componentVersion;
-          t.descriptor = entityDescriptor(e.id, visibleComponents(e));
-        }
       }
       live.push(t);
     }

@@ -15,7 +15,8 @@ export interface Connection {
 
 export interface TransportEvents {
   connect(conn: Connection): void;
-  message(conn: Connection, data: Uint8Array): void;
+  /** One frame. `binary` is false for a WebSocket text frame, which the protocol does not use. */
+  message(conn: Connection, data: Uint8Array, binary: boolean): void;
   disconnect(conn: Connection, code: number, reason: string): void;
 }
 

@@ -2,7 +2,7 @@ import type { ColliderComponent, RigidBodyComponent } from '../scene/schema.js';
 import type { Quat, Vec3 } from '../math/vec.js';
 import type { HeightfieldData } from './heightfield.js';
 
-/** What the world asks of a physics engine. cannon-es implements it today; systems see only this. */
+/** What the world asks of a physics engine. cannon-es and Rapier implement it; systems see only this. */
 export interface PhysicsEngine {
   addBody(entityId: string, desc: BodyDesc): void;
   removeBody(entityId: string): void;
@@ -15,7 +15,7 @@ export interface PhysicsEngine {
   setLinearVelocity(entityId: string, v: Vec3): void;
   getLinearVelocity(entityId: string): Vec3;
   applyImpulse(entityId: string, impulse: Vec3): void;
-  /** Contacts that began during the last step, each pair once. */
+  /** Contacts that began or ended during the last step, each pair once per change. */
   drainContacts(): ContactEvent[];
   /** Changes gravity for every body (optional: an engine without it keeps the start value). */
   setGravity?(gravity: Vec3): void;
@@ -37,6 +37,8 @@ export interface ContactEvent {
   b: string;
   /** True when either side is a trigger: an overlap, no collision response. */
   trigger: boolean;
+  /** Set when the pair stopped touching (left the trigger); absent when the contact began. */
+  ended?: true;
 }
 
 export interface PhysicsStats {

@@ -14,6 +14,9 @@ export class ProtocolError extends Error {
   }
 }
 
+/** Most bytes a wire string holds (its length is one byte). Scene strings sent as such are validated against it. */
+export const MAX_WIRE_STRING_BYTES = 255;
+
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -180,7 +183,7 @@ export class Writer {
   }
   str(s: string): this {
     const bytes = utf8Encoder.encode(s);
-    if (bytes.byteLength > 255) throw new RangeError(`string of ${bytes.byteLength} bytes exceeds 255`);
+    if (bytes.byteLength > MAX_WIRE_STRING_BYTES) throw new RangeError(`string of ${bytes.byteLength} bytes exceeds ${MAX_WIRE_STRING_BYTES}`);
     this.u8(bytes.byteLength);
     return this.bytes(bytes);
   }

@@ -68,6 +68,8 @@ export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 /** WebSocket close codes the server uses, with a human-readable reason beside each. */
 export const CloseCode = {
   ShuttingDown: 1001,
+  /** The server failed while serving this connection; others are unaffected. */
+  InternalError: 1011,
   ProtocolVersion: 4000,
   ServerFull: 4001,
   BadToken: 4002,

@@ -19,7 +19,7 @@ const Vec2 = (description: string, def?: [number, number]) =>
 const Positive = (description: string, def: number) => num({ exclusiveMinimum: 0, default: def, description });
 const Unit = (description: string, def: number) => num({ minimum: 0, maximum: 1, default: def, description });
 const Color = (def: string) =>
-  Type.String({ pattern: '^#[0-9a-fA-F]{6}$', default: def, description: 'CSS hex color, #rrggbb' });
+  Type.String({ pattern: '^#[0-9a-fA-F]{6}$', maxLength: 7, default: def, description: 'CSS hex color, #rrggbb' });
 
 /** A string enum as JSON Schema `enum` (one clear error), typed as the union of its values. */
 function Enum<const T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) {
@@ -27,7 +27,7 @@ function Enum<const T extends readonly string[]>(values: T, opts: Record<string,
 }
 
 /** A path relative to the scene's asset root; the loader rejects paths that escape it. */
-const AssetPath = (description: string) => Type.String({ minLength: 1, description });
+const AssetPath = (description: string) => Type.String({ minLength: 1, maxLength: 1024, description });
 
 /**
  * A union tagged by one property. Ajv's `discriminator` keyword reports errors of the matching
@@ -156,7 +156,7 @@ export const CameraSchema = Type.Object(
 );
 
 export const SpawnPointSchema = Type.Object(
-  { team: Type.Optional(Type.String({ description: 'Only players of this team spawn here' })) },
+  { team: Type.Optional(Type.String({ maxLength: 64, description: 'Only players of this team spawn here' })) },
   { additionalProperties: false },
 );
 
@@ -179,8 +179,8 @@ export const EntitySchema = Type.Object(
   {
     id: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Stable id, unique in the scene' }),
     name: Type.Optional(Type.String({ maxLength: 128 })),
-    parent: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Id of the parent entity' })),
-    tags: Type.Optional(Type.Array(Type.String(), { uniqueItems: true })),
+    parent: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()], { description: 'Id of the parent entity' })),
+    tags: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { uniqueItems: true, maxItems: 64 })),
     components: ComponentsSchema,
   },
   { additionalProperties: false },
@@ -214,6 +214,9 @@ export const SettingsSchema = Type.Object(
     gravity: Vec3('m/s²', [0, -9.81, 0]),
     tickRate: Type.Integer({ minimum: 1, maximum: 240, default: 60, description: 'Simulation ticks per second' }),
     maxPlayers: Type.Integer({ minimum: 1, maximum: 10000, default: 16 }),
+    physics: Type.Optional(
+      Enum(['cannon', 'rapier'], { description: 'Physics engine: cannon (cannon-es, the default and reference) or rapier (Rapier, WASM)' }),
+    ),
     environment: Type.Optional(EnvironmentSchema),
   },
   { additionalProperties: false, default: {} },
@@ -221,7 +224,7 @@ export const SettingsSchema = Type.Object(
 
 export const SceneSchema = Type.Object(
   {
-    $schema: Type.Optional(Type.String()),
+    $schema: Type.Optional(Type.String({ maxLength: 1024 })),
     format: Type.Literal(SCENE_FORMAT),
     version: Type.Literal(SCENE_VERSION),
     name: Type.String({ minLength: 1, maxLength: 128 }),

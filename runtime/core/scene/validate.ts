@@ -3,6 +3,7 @@ import { SCENE_FORMAT, SCENE_VERSION } from './format.js';
 import type { Components, EntityDocument, SceneDocument } from './schema.js';
 import { validate as schemaValidate } from './scene-validator.generated.js';
 import { normaliseAssetPath } from './paths.js';
+import { MAX_WIRE_STRING_BYTES } from '../protocol/codec.js';
 
 /** One thing wrong with a scene file, located by JSON pointer and named by the rule it breaks. */
 export interface SceneProblem {
@@ -88,6 +89,10 @@ export function validateScene(
       problems: [problem('/format', 'format', `must be "${SCENE_FORMAT}" (got ${JSON.stringify(top.format) ?? 'nothing'})`)],
     };
   }
+  const deep = findTooDeep(top);
+  if (deep !== null) {
+    return { ok: false, problems: [problem(deep, 'depth', `nested deeper than ${MAX_SCENE_DEPTH} levels`)] };
+  }
   const nonFinite = findNonFinite(top, '');
   if (nonFinite.length > 0) {
     return { ok: false, problems: nonFinite.map((p) => problem(p, 'finite', 'must be a finite number')) };
@@ -163,8 +168,18 @@ function describeAjvError(e: ErrorObject): { pointer: string; message: string } 
   }
 }
 
+const utf8 = new TextEncoder();
+
 function semanticProblems(doc: Record<string, unknown>, file: string): SceneProblem[] {
   const out: SceneProblem[] = [];
+  // The scene name travels in every welcome as a wire string: the schema counts characters,
+  // the wire counts UTF-8 bytes (an emoji is 4).
+  if (typeof doc.name === 'string') {
+    const bytes = utf8.encode(doc.name).byteLength;
+    if (bytes > MAX_WIRE_STRING_BYTES) {
+      out.push({ file, pointer: '/name', rule: 'wire-length', message: `is ${bytes} bytes in UTF-8; at most ${MAX_WIRE_STRING_BYTES} fit the wire` });
+    }
+  }
   const entities = Array.isArray(doc.entities) ? (doc.entities as unknown[]) : [];
   const indexOf = new Map<string, number>();
   const parentOf = new Map<string, string>();
@@ -225,6 +240,26 @@ function semanticProblems(doc: Record<string, unknown>, file: string): SceneProb
     }
   }
   return out;
+}
+
+/**
+ * How deeply a scene document may nest (objects and arrays, the document itself being level 1).
+ * The format needs 6 levels to reach a script's props; the rest is for props. Checked before
+ * anything walks the document recursively, so a hostile file gets a problem, not a stack overflow.
+ */
+export const MAX_SCENE_DEPTH = 64;
+
+/** Pointer to the first object or array nested deeper than MAX_SCENE_DEPTH, or null. Iterative: any depth is safe. */
+function findTooDeep(root: unknown): string | null {
+  const stack: { value: unknown; pointer: string; depth: number }[] = [{ value: root, pointer: '', depth: 1 }];
+  while (stack.length > 0) {
+    const { value, pointer, depth } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_SCENE_DEPTH) return pointer;
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    for (const [k, v] of entries) if (typeof v === 'object' && v !== null) stack.push({ value: v, pointer: `${pointer}/${escapePointer(k)}`, depth: depth + 1 });
+  }
+  return null;
 }
 
 function findNonFinite(value: unknown, pointer: string, out: string[] = []): string[] {

@@ -111,12 +111,13 @@ export class ScriptHost {
     }
   }
 
-  /** Tells the scripts of both entities that they touched. */
-  collision(a: Entity, b: Entity, trigger: boolean): void {
+  /** Tells the scripts of both entities that they touched (`collision`) or stopped touching (`collisionEnd`). */
+  collision(a: Entity, b: Entity, trigger: boolean, hook: 'collision' | 'collisionEnd' = 'collision'): void {
     for (const [self, other] of [[a, b], [b, a]] as const) {
       const inst = this.instances.get(self.id);
-      if (!inst || inst.disabled || !inst.started || !inst.def.collision) continue;
-      this.call(inst, 'collision', () => inst.def.collision!(inst.ctx, { other: this.opts.entityApi(other), trigger }));
+      const fn = inst?.def[hook];
+      if (!inst || inst.disabled || !inst.started || !fn) continue;
+      this.call(inst, hook, () => fn.call(inst.def, inst.ctx, { other: this.opts.entityApi(other), trigger }));
     }
   }
 

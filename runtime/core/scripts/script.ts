@@ -21,6 +21,8 @@ export interface ScriptDefinition<P = Record<string, unknown>> {
   start?(ctx: ScriptContext<P>): void;
   update?(ctx: ScriptContext<P>, dt: number): void;
   collision?(ctx: ScriptContext<P>, event: CollisionInfo): void;
+  /** The contact that `collision` reported has ended (the other body left the trigger). */
+  collisionEnd?(ctx: ScriptContext<P>, event: CollisionInfo): void;
   destroy?(ctx: ScriptContext<P>): void;
 }
 
@@ -29,7 +31,7 @@ export function defineScript<P = Record<string, unknown>>(definition: ScriptDefi
   return definition;
 }
 
-export type ScriptHook = 'start' | 'update' | 'collision' | 'destroy';
+export type ScriptHook = 'start' | 'update' | 'collision' | 'collisionEnd' | 'destroy';
 
 export interface ScriptContext<P = Record<string, unknown>> {
   readonly entity: EntityApi;

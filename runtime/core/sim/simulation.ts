@@ -110,7 +110,7 @@ export class Simulation {
       for (const c of this.physics.drainContacts()) {
         const a = this.world.get(c.a);
         const b = this.world.get(c.b);
-        if (a && b) this.scripts.collision(a, b, c.trigger);
+        if (a && b) this.scripts.collision(a, b, c.trigger, c.ended ? 'collisionEnd' : 'collision');
       }
       this.scripts.update(dt);
     });

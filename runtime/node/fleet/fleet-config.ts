@@ -82,6 +82,12 @@ const PER_INSTANCE = new Set<keyof RawServeOptions>(['port', 'id', 'healthPort',
 /** Agones runs one game server per pod, each with its own SDK sidecar: not something to give N instances at once. */
 const isAgones = (o: OptionSpec) => /^agones/i.test(o.key);
 export const FLEET_SERVE_OPTIONS: readonly OptionSpec[] = SERVE_OPTIONS.filter((o) => !PER_INSTANCE.has(o.key) && !isAgones(o));
+/**
+ * Serve options a process-mode instance gets in its environment, never on its command line,
+ * which any user of the machine can read (`ps`, /proc/PID/cmdline). The environment of another
+ * user's process is not readable.
+ */
+export const ENV_ONLY_SERVE_OPTIONS: ReadonlySet<keyof RawServeOptions> = new Set(['joinSecret']);
 /** Variables the fleet sets for each instance, overriding the fleet's own environment. */
 export const PER_INSTANCE_ENV: readonly string[] = SERVE_OPTIONS.filter((o) => PER_INSTANCE.has(o.key)).map((o) => o.env);
 

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { EXIT } from '../exit-codes.js';
 import type { RawServeOptions } from '../config.js';
 import { cpusOf, formatCpuList } from './cpus.js';
-import { FLEET_SERVE_OPTIONS, instanceEnv } from './fleet-config.js';
+import { ENV_ONLY_SERVE_OPTIONS, FLEET_SERVE_OPTIONS, instanceEnv } from './fleet-config.js';
 import { CpuSampler, rssBytes } from './proc-stats.js';
 import type { ExitInfo, InstanceSpec, InstanceTimings, LiveStats, Runner, RunningInstance } from './types.js';
 
@@ -20,16 +20,26 @@ export interface ProcessRunnerOptions {
   timings: InstanceTimings;
 }
 
-/** `keel serve` flags for the options given on the fleet's command line. */
+/** `keel serve` flags for the options given on the fleet's command line, less those passed by environment only. */
 export function serveArgs(flags: RawServeOptions): string[] {
   const out: string[] = [];
   for (const spec of FLEET_SERVE_OPTIONS) {
     const v = flags[spec.key];
-    if (v === undefined) continue;
+    if (v === undefined || ENV_ONLY_SERVE_OPTIONS.has(spec.key)) continue;
     const name = spec.flag.split(' ')[0]!;
     if (spec.negatable) {
       if (v === 'false') out.push(name);
     } else out.push(name, v);
+  }
+  return out;
+}
+
+/** Environment variables for the options given on the fleet's command line that must not go on the child's. */
+export function serveEnv(flags: RawServeOptions): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const spec of FLEET_SERVE_OPTIONS) {
+    const v = flags[spec.key];
+    if (v !== undefined && ENV_ONLY_SERVE_OPTIONS.has(spec.key)) out[spec.env] = v;
   }
   return out;
 }
@@ -56,7 +66,7 @@ export class ProcessRunner implements Runner {
 
   launch(spec: InstanceSpec, line: (text: string, stream: 'stdout' | 'stderr') => void): RunningInstance {
     const o = this.opts;
-    const env = instanceEnv(o.env, spec, o.logFormat);
+    const env = { ...instanceEnv(o.env, spec, o.logFormat), ...serveEnv(o.serveFlags) };
     const args = [o.entry, 'serve', ...(o.scene !== undefined ? [o.scene] : []), ...serveArgs(o.serveFlags)];
     const [cmd, argv] = spec.cpus ? ['taskset', ['-c', formatCpuList(spec.cpus), process.execPath, ...args]] : [process.execPath, args];
     const child = spawn(cmd, argv, { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

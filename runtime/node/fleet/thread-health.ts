@@ -10,6 +10,7 @@
  *     health-start {settings}          ──>       HealthEndpoint.listen on the health port
  *                                      <──       health-listening {port} | health-error
  *     health-detail {text}             ──>       /readyz "starting: text"
+ *     health-problem {text|null}       ──>       /readyz 503 with text while ticks keep failing
  *                                      <──       health-metrics-request {id}    (a scrape)
  *     health-metrics {id, text}        ──>       /metrics body (else the last one after 0.5 s)
  *     health-stop                      ──>       close the listener
@@ -31,6 +32,7 @@ export interface ThreadHealthSettings extends HealthEndpointSettings {
 export type HealthFromInstance =
   | { type: 'health-start'; settings: ThreadHealthSettings }
   | { type: 'health-detail'; text: string }
+  | { type: 'health-problem'; text: string | null }
   | { type: 'health-metrics'; id: number; text: string }
   | { type: 'health-stop' };
 
@@ -85,6 +87,10 @@ export class RelayedHealth implements HealthLink {
 
   setState(state: HealthState): void {
     this.heartbeat.setState(state);
+  }
+
+  setProblem(text: string | null): void {
+    this.post({ type: 'health-problem', text });
   }
 
   async stop(): Promise<void> {
@@ -152,6 +158,9 @@ export class ThreadHealthHost {
         return true;
       case 'health-detail':
         this.endpoint?.setDetail(m.text);
+        return true;
+      case 'health-problem':
+        this.endpoint?.setProblem(m.text);
         return true;
       case 'health-metrics':
         this.endpoint?.metricsArrived(m.id, m.text);

@@ -46,7 +46,31 @@ export interface HealthEndpointOptions extends HealthEndpointSettings {
 
 const HEALTH_FILE_EVERY_MS = 500;
 const METRICS_TIMEOUT_MS = 500;
+/**
+ * Scrapes within this long of the last metrics text the game thread rendered get that text, and
+ * concurrent scrapes share one request: rendering runs on the game thread, so however many
+ * scrapers there are, it costs the loop at most one render per this interval.
+ */
+export const METRICS_REFRESH_MS = 500;
 const ENDPOINTS = ['/livez', '/readyz', '/healthz', '/metrics'];
+
+/**
+ * Bounds on what clients of the health port can hold. Probes and scrapes are a handful of short
+ * requests; without these, a few thousand idle sockets (a port scan, a slowloris, a misbehaving
+ * agent) once filled the health thread's heap and killed it, and the watchdog with it.
+ */
+export const HEALTH_HTTP_LIMITS = {
+  /** Open connections at once; past it new ones are closed at accept. */
+  maxConnections: 512,
+  /** A socket with no traffic (one that never sends a request, or an idle keep-alive) is closed after this. */
+  idleSocketMs: 5_000,
+  /** A request's headers must be complete within this. */
+  headersTimeoutMs: 5_000,
+  /** A whole request must be received within this. */
+  requestTimeoutMs: 10_000,
+  /** How often the two timeouts above are checked. */
+  checkEveryMs: 1_000,
+} as const;
 
 export class HealthEndpoint {
   private readonly server: Server;
@@ -56,18 +80,33 @@ export class HealthEndpoint {
   private detail = 'starting';
   private lastMetrics = '';
   private lastMetricsAt = 0;
+  private metricsInFlight: Promise<string> | null = null;
   private nextMetricsId = 1;
   private readonly metricsWaiters = new Map<number, (text: string) => void>();
   private lastHealthFileAt = 0;
   private frozen = false;
+  private problem: string | null = null;
   private closed: Promise<void> | null = null;
 
   constructor(private readonly opts: HealthEndpointOptions) {
     this.log = opts.log;
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: Error) => json(res, 500, { error: err.message }));
+    const l = HEALTH_HTTP_LIMITS;
+    this.server = createServer(
+      { headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, keepAliveTimeout: l.idleSocketMs, connectionsCheckingInterval: l.checkEveryMs },
+      (req, res) => {
+        this.handle(req, res).catch((err: Error) => json(res, 500, { error: err.message }));
+      },
+    );
+    this.server.maxConnections = l.maxConnections;
+    // Idle sockets, including those that never send a byte, are destroyed (no 'timeout' listener).
+    this.server.timeout = l.idleSocketMs;
+    let refusedAt = -Infinity;
+    this.server.on('drop', () => {
+      // Said once a minute at most: a flood must not become a flood of log lines.
+      if (performance.now() - refusedAt < 60_000) return;
+      refusedAt = performance.now();
+      this.log.warn({ maxConnections: l.maxConnections }, `health port ${this.opts.port}: ${l.maxConnections} connections open; refusing more until some close`);
     });
-    this.server.keepAliveTimeout = 5_000;
   }
 
   /** Binds the port and starts watching the heartbeat; resolves with the bound port. */
@@ -99,6 +138,11 @@ export class HealthEndpoint {
   /** Why the instance is not ready yet, shown by /readyz while starting. */
   setDetail(text: string): void {
     this.detail = text;
+  }
+
+  /** Why the running instance is not ready (ticks keep failing); null once it is again. */
+  setProblem(text: string | null): void {
+    this.problem = text;
   }
 
   /** The game thread's answer to `requestMetrics(id)`. */
@@ -184,7 +228,7 @@ export class HealthEndpoint {
     if (this.stalled) return { ready: false, reason: 'game loop stalled' };
     switch (hb.state) {
       case HealthState.ready:
-        return { ready: true, reason: 'ready' };
+        return this.problem ? { ready: false, reason: this.problem } : { ready: true, reason: 'ready' };
       case HealthState.starting:
         return { ready: false, reason: `starting: ${this.detail}` };
       case HealthState.draining:
@@ -195,6 +239,12 @@ export class HealthEndpoint {
   }
 
   private metricsText(): Promise<string> {
+    if (this.lastMetricsAt && Date.now() - this.lastMetricsAt < METRICS_REFRESH_MS) return Promise.resolve(this.lastMetrics);
+    this.metricsInFlight ??= this.requestMetricsText().finally(() => (this.metricsInFlight = null));
+    return this.metricsInFlight;
+  }
+
+  private requestMetricsText(): Promise<string> {
     return new Promise((resolve) => {
       const id = this.nextMetricsId++;
       const timer = setTimeout(() => {
@@ -232,7 +282,7 @@ export class HealthEndpoint {
         '# HELP keel_loop_stalled 1 while the game loop is stalled past --stall-ms.',
         '# TYPE keel_loop_stalled gauge',
         `keel_loop_stalled{${labels}} ${this.stalled ? 1 : 0}`,
-        '# HELP keel_metrics_snapshot_age_seconds Age of the loop-thread metrics above (0 when fresh).',
+        '# HELP keel_metrics_snapshot_age_seconds Age of the loop-thread metrics above (scrapes share one snapshot for up to half a second).',
         '# TYPE keel_metrics_snapshot_age_seconds gauge',
         `keel_metrics_snapshot_age_seconds{${labels}} ${this.lastMetricsAt ? ((Date.now() - this.lastMetricsAt) / 1000).toFixed(3) : 0}`,
         '',

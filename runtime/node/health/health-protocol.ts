@@ -27,4 +27,6 @@ export type WorkerToMain =
 export type MainToWorker =
   | { type: 'metrics-response'; id: number; text: string }
   | { type: 'detail'; text: string }
+  /** Why the running instance is not ready (ticks keep failing), or null once it is again. */
+  | { type: 'problem'; text: string | null }
   | { type: 'stop' };

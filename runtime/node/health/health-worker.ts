@@ -74,5 +74,6 @@ endpoint.listen().then(
 port.on('message', (msg: MainToWorker) => {
   if (msg.type === 'metrics-response') endpoint.metricsArrived(msg.id, msg.text);
   else if (msg.type === 'detail') endpoint.setDetail(msg.text);
+  else if (msg.type === 'problem') endpoint.setProblem(msg.text);
   else if (msg.type === 'stop') void endpoint.close().then(() => port.close());
 });

@@ -5,6 +5,8 @@ import type { LoopStats } from '../../core/index.js';
 export interface MetricsSource {
   loop(): LoopStats;
   scriptErrors(): number;
+  /** Ticks that threw past every fence (counted, and the loop kept going). */
+  tickErrors(): number;
   players(): number;
   entities(): number;
 }
@@ -85,6 +87,15 @@ export class InstanceMetrics {
       collect() {
         this.reset();
         this.inc(source.scriptErrors());
+      },
+    });
+    new Counter({
+      name: 'keel_tick_errors_total',
+      help: 'Ticks that threw past every fence; /readyz answers 503 while they keep failing.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(source.tickErrors());
       },
     });
     this.players = new Gauge({

@@ -179,4 +179,36 @@ describe('replication', () => {
     expect(m.lastTick).toBe(13);
     expect(() => m.apply({ ...s(16, 13), created: [{ netId: 1, id: 'x', components: '[1]', pose: quantizePose([0, 0, 0], [0, 0, 0, 1]) }] })).toThrow(/not an object/);
   });
+
+  it('a component change that cannot be encoded leaves the entity out, reported once, until a later change fits again', () => {
+    const world = new World();
+    world.add(doc('a', [0, 0, 0]));
+    world.add(doc('b', [1, 0, 0]));
+    const errors: string[] = [];
+    const rep = new Replicator(world, { onError: (e) => errors.push(`${e.entityId}: ${e.error.message}`) });
+    const client = new ReplicaClient();
+    const mirror = new ClientMirror();
+    const send = (tick: number) => {
+      rep.capture(tick);
+      const msg = decodeServer(rep.encodeFor(client, 0));
+      if (msg.type !== MessageType.Snapshot) throw new Error('not a snapshot');
+      expect(mirror.apply(msg)).toBe(true);
+      client.ack(tick);
+    };
+    send(1);
+    const a = world.get('a')!;
+    world.setComponent(a, 'material', { ...a.components.material!, color: 'x'.repeat(70_000) });
+    for (let t = 2; t <= 5; t++) {
+      world.setPose(world.get('b')!, [t, 0, 0]);
+      send(t);
+    }
+    expect(errors).toEqual(['a: components of a exceed 64 KiB']);
+    expect(rep.failures).toBe(1);
+    expect(mirror.byId('a')).toBeUndefined();
+    expect(mirror.byId('b')!.position[0]).toBeCloseTo(5, 2);
+    world.setComponent(a, 'material', { ...a.components.material!, color: '#123456' });
+    send(6);
+    expect(mirror.byId('a')!.components).toMatchObject({ material: { color: '#123456' } });
+    expect(errors).toHaveLength(1);
+  });
 });
