@@ -22,11 +22,17 @@ export const CREATE_KINDS: { kind: CreateKind; label: string }[] = [
   { kind: 'empty', label: 'Empty' },
 ];
 
-/** An id not yet in the document: `base`, else `base-2`, `base-3`… */
+/** An id not yet in the document: `base`, else the next free number after it (`crate-01` → `crate-13`). */
 export function uniqueId(taken: ReadonlySet<string>, base: string): string {
-  const stem = base.replace(/-\d+$/, '') || 'entity';
   if (!taken.has(base)) return base;
-  for (let i = 2; i < 100000; i++) if (!taken.has(`${stem}-${i}`)) return `${stem}-${i}`;
+  const m = /^(.*?)-?(\d+)$/.exec(base);
+  const stem = m ? m[1]! : base;
+  const width = m ? m[2]!.length : 1;
+  const sep = m && base.slice(stem.length).startsWith('-') ? '-' : m ? '' : '-';
+  for (let i = m ? Number(m[2]) + 1 : 2; i < 1_000_000; i++) {
+    const id = `${stem}${sep}${String(i).padStart(width, '0')}`;
+    if (!taken.has(id)) return id;
+  }
   return `${stem}-${Date.now()}`;
 }
 

@@ -32,6 +32,8 @@ export interface EditorHarness {
   errors: string[];
   /** Keeps a screenshot and the console log of the page under test-results/editor/<name>. */
   keep(name: string): Promise<string>;
+  /** A screenshot of the page as it is, test-results/editor/screens/<name>.png (for looking at). */
+  shot(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,11 @@ export async function startEditor(dir: string): Promise<EditorHarness> {
       await page.screenshot({ path: `${base}.png` }).catch(() => undefined);
       await writeFile(`${base}.console.log`, consoleLines.join('\n') + '\n');
       return base;
+    },
+    async shot(name: string) {
+      const out = join(REPO, 'test-results', 'editor', 'screens');
+      await mkdir(out, { recursive: true });
+      await page.screenshot({ path: join(out, `${name}.png`) });
     },
     async close() {
       await browser.close().catch(() => undefined);
