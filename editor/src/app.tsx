@@ -159,6 +159,7 @@ function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[];
   useEffect(() => {
     const vp = new Viewport(viewportEl.current!, store, scene.heightfields);
     viewportRef.current = vp;
+    vp.frameSelection();
     const offSel = store.selection.subscribe(() => vp.refreshOverlays());
 
     // The history of this scene from an earlier visit, if any.
@@ -402,8 +403,10 @@ function HistoryPanel({ store }: { store: EditorStore }) {
   void store.rev.value;
   const h = store.history;
   const entries = h.entries;
+  const list = useRef<HTMLOListElement>(null);
+  useEffect(() => list.current?.querySelector('.current')?.scrollIntoView({ block: 'nearest' }), [store.rev.value]);
   return (
-    <ol class="history">
+    <ol class="history" ref={list}>
       <li class={`step${h.position === 0 ? ' current' : ''}`} onClick={() => store.goTo(0)} data-step={0}>
         Opened scene
       </li>

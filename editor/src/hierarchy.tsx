@@ -4,7 +4,7 @@
  * pose) or, near a row's top or bottom edge, reorders it. The filter matches name, id, tag or
  * component name. Every row carries `data-entity-id`.
  */
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { EntityDocument } from '../../runtime/core/index.js';
 import { reparent } from './commands.js';
 import type { EditorStore } from './store.js';
@@ -89,14 +89,29 @@ export function Hierarchy({ store, onRenameRequest }: { store: EditorStore; onRe
     else store.select([id]);
   };
 
+  // Enter commits, and the blur that follows must not commit a second time.
+  const renameDone = useRef(false);
   const commitRename = (id: string, name: string) => {
+    if (renameDone.current) return;
+    renameDone.current = true;
     setRenaming(null);
     const e = doc.entities.find((x) => x.id === id);
     if (!e || (e.name ?? '') === name) return;
     store.apply({ op: 'set', entity: id, path: '/name', value: name }, `Rename ${id}`);
     store.history.seal();
   };
-  onRenameRequest?.(() => selection.length === 1 && setRenaming(selection[0]!));
+  const startRename = (id: string) => {
+    renameDone.current = false;
+    setRenaming(id);
+  };
+  onRenameRequest?.(() => selection.length === 1 && startRename(selection[0]!));
+  const treeRef = useRef<HTMLDivElement>(null);
+  const lastSelected = selection[selection.length - 1];
+  useEffect(() => {
+    if (!lastSelected) return;
+    const row = treeRef.current?.querySelector(`[data-entity-id="${CSS.escape(lastSelected)}"]`);
+    row?.scrollIntoView({ block: 'nearest' });
+  }, [lastSelected, rows]);
 
   const zoneOf = (ev: DragEvent): 'before' | 'into' | 'after' => {
     const r = (ev.currentTarget as HTMLElement).getBoundingClientRect();
@@ -119,6 +134,7 @@ export function Hierarchy({ store, onRenameRequest }: { store: EditorStore; onRe
       </div>
       <div
         class="tree"
+        ref={treeRef}
         role="tree"
         onDragOver={(e) => e.preventDefault()}
         onDrop={(e) => {
@@ -136,7 +152,7 @@ export function Hierarchy({ store, onRenameRequest }: { store: EditorStore; onRe
             style={{ paddingLeft: `${6 + depth * 14}px` }}
             draggable={renaming !== e.id}
             onClick={(ev) => click(e.id, ev)}
-            onDblClick={() => setRenaming(e.id)}
+            onDblClick={() => startRename(e.id)}
             onDragStart={(ev) => {
               ev.dataTransfer?.setData('text/x-keel-entity', e.id);
               if (ev.dataTransfer) ev.dataTransfer.effectAllowed = 'move';
@@ -182,9 +198,12 @@ export function Hierarchy({ store, onRenameRequest }: { store: EditorStore; onRe
                 onKeyDown={(ev) => {
                   ev.stopPropagation();
                   if (ev.key === 'Enter') commitRename(e.id, (ev.target as HTMLInputElement).value);
-                  if (ev.key === 'Escape') setRenaming(null);
+                  if (ev.key === 'Escape') {
+                    renameDone.current = true;
+                    setRenaming(null);
+                  }
                 }}
-                onBlur={(ev) => renaming === e.id && commitRename(e.id, (ev.target as HTMLInputElement).value)}
+                onBlur={(ev) => commitRename(e.id, (ev.target as HTMLInputElement).value)}
               />
             ) : (
               <span class="name">{e.name ?? e.id}</span>

@@ -22,7 +22,12 @@ type Problem = Pick<SceneProblem, 'pointer' | 'message'>;
 export function Inspector({ store, assets }: Props) {
   const doc = store.doc.value;
   const sel = store.selection.value;
-  const problems: Problem[] = [...store.problems.value, ...store.serverProblems.value];
+  // The server's verdict on the last save, and the page's own check: each problem once.
+  const seen = new Set<string>();
+  const problems: Problem[] = [...store.problems.value, ...store.serverProblems.value].filter((p) => {
+    const key = `${p.pointer}\u0000${p.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
   const indexOf = new Map(doc.entities.map((e, i) => [e.id, i]));
   const entities = sel.map((id) => doc.entities[indexOf.get(id) ?? -1]).filter((e): e is EntityDocument => e !== undefined);
   if (entities.length === 0) {
