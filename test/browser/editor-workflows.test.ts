@@ -113,6 +113,24 @@ describe('editor workflows', { timeout: 90_000 }, () => {
     await h.shot('03-editor-selection');
   });
 
+  it('lists the scripts of the folder in the script picker and edits script props as key/value', async () => {
+    await h.page.click('[data-entity-id="platform"]');
+    const i = await indexOf('platform');
+    const module = h.page.locator(`[data-pointer="/entities/${i}/components/script/module"]`);
+    const listId = await module.getAttribute('list');
+    const options = await h.page.locator(`datalist[id="${listId}"] option`).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(options).toContain((await entity('platform'))!.components.script!.module);
+    expect(options.every((o) => o.endsWith('.js') || o.endsWith('.mjs'))).toBe(true);
+    const props = (await entity('platform'))!.components.script!.props;
+    const key = Object.keys(props)[0]!;
+    const value = h.page.locator(`.record input.val[data-pointer="/entities/${i}/components/script/props/${key}"]`);
+    await value.fill('42');
+    await value.press('Tab');
+    expect((await entity('platform'))!.components.script!.props[key]).toBe(42);
+    await h.page.keyboard.press('Control+z');
+    expect((await entity('platform'))!.components.script!.props).toEqual(props);
+  });
+
   it('shows validation problems at their pointer and the refused save (422)', async () => {
     await h.page.click('[data-entity-id="crate-05"]');
     const i = await indexOf('crate-05');
