@@ -9,6 +9,11 @@ import type { EntityDocument } from '../../runtime/core/index.js';
 import { reparent } from './commands.js';
 import type { EditorStore } from './store.js';
 
+/** Height of a row in pixels (the stylesheet's `.tree .row`). */
+const ROW_HEIGHT = 22;
+/** Rows rendered beyond the visible ones on each side. */
+const OVERSCAN = 30;
+
 interface Row {
   e: EntityDocument;
   depth: number;
@@ -105,13 +110,29 @@ export function Hierarchy({ store, onRenameRequest }: { store: EditorStore; onRe
     setRenaming(id);
   };
   onRenameRequest?.(() => selection.length === 1 && startRename(selection[0]!));
+  // Only the rows in view (plus a margin) are rendered: a large scene scrolls, it does not stall.
   const treeRef = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 600 });
+  useEffect(() => {
+    const el = treeRef.current;
+    if (!el) return;
+    const measure = () => setView({ top: el.scrollTop, height: el.clientHeight || 600 });
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    measure();
+    return () => ro.disconnect();
+  }, []);
+  const first = Math.max(0, Math.floor(view.top / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(rows.length, Math.ceil((view.top + view.height) / ROW_HEIGHT) + OVERSCAN);
   const lastSelected = selection[selection.length - 1];
   useEffect(() => {
-    if (!lastSelected) return;
-    const row = treeRef.current?.querySelector(`[data-entity-id="${CSS.escape(lastSelected)}"]`);
-    row?.scrollIntoView({ block: 'nearest' });
-  }, [lastSelected, rows]);
+    const el = treeRef.current;
+    const i = lastSelected ? rows.findIndex((r) => r.e.id === lastSelected) : -1;
+    if (!el || i < 0) return;
+    const y = i * ROW_HEIGHT;
+    if (y < el.scrollTop) el.scrollTop = y;
+    else if (y + ROW_HEIGHT > el.scrollTop + el.clientHeight) el.scrollTop = y + ROW_HEIGHT - el.clientHeight;
+  }, [lastSelected]);
 
   const zoneOf = (ev: DragEvent): 'before' | 'into' | 'after' => {
     const r = (ev.currentTarget as HTMLElement).getBoundingClientRect();
@@ -135,6 +156,7 @@ export function Hierarchy({ store, onRenameRequest }: { store: EditorStore; onRe
       <div
         class="tree"
         ref={treeRef}
+        onScroll={(e) => setView({ top: (e.currentTarget as HTMLElement).scrollTop, height: (e.currentTarget as HTMLElement).clientHeight })}
         role="tree"
         onDragOver={(e) => e.preventDefault()}
         onDrop={(e) => {
@@ -142,7 +164,8 @@ export function Hierarchy({ store, onRenameRequest }: { store: EditorStore; onRe
           if (id && e.target === e.currentTarget) reparent(store, id, null, null);
         }}
       >
-        {rows.map(({ e, depth, hasChildren }) => (
+        <div style={{ height: `${first * ROW_HEIGHT}px` }} />
+        {rows.slice(first, last).map(({ e, depth, hasChildren }) => (
           <div
             key={e.id}
             role="treeitem"
@@ -211,6 +234,7 @@ export function Hierarchy({ store, onRenameRequest }: { store: EditorStore; onRe
             {e.name && e.name !== e.id && renaming !== e.id && <span class="id">{e.id}</span>}
           </div>
         ))}
+        <div style={{ height: `${(rows.length - last) * ROW_HEIGHT}px` }} />
       </div>
     </div>
   );

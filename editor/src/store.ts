@@ -3,7 +3,7 @@
  * and signals that the panels and the viewport read. Every change goes through `apply` (or a
  * gesture, `begin`/`end`) as a SceneEdit; nothing else writes the document.
  */
-import { batch, computed, signal, type Signal } from '@preact/signals';
+import { batch, signal, type Signal } from '@preact/signals';
 import { SceneHistory, type HistoryChange } from '../../runtime/core/edit/history.js';
 import type { SceneEdit } from '../../runtime/core/edit/scene-edit.js';
 import { validateScene, type SceneDocument, type SceneProblem } from '../../runtime/core/index.js';
@@ -51,10 +51,12 @@ export class EditorStore {
   /** Problems the server reported on the last refused save (422), by pointer. */
   readonly serverProblems = signal<Omit<SceneProblem, 'file'>[]>([]);
   readonly playing = signal(false);
-  readonly problems = computed<SceneProblem[]>(() => {
-    const r = validateScene(this.doc.value, `scenes/${this.name}.json`);
-    return r.ok ? [] : r.problems;
-  });
+  /**
+   * The document's problems by the core validator. Checked a moment after the last change and
+   * not during a gesture: a whole-scene check per mouse move would stall a drag in a large scene.
+   */
+  readonly problems = signal<SceneProblem[]>([]);
+  private validateTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly storage: Storage | null;
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribe: () => void = () => {};
@@ -67,6 +69,24 @@ export class EditorStore {
     this.hash.value = opts.hash;
     this.history = new SceneHistory(opts.doc);
     this.attach(this.history);
+    this.validateNow();
+  }
+
+  /** Runs the validator on the document now. */
+  validateNow(): void {
+    if (this.validateTimer) clearTimeout(this.validateTimer);
+    this.validateTimer = null;
+    const r = validateScene(this.doc.value, `scenes/${this.name}.json`);
+    this.problems.value = r.ok ? [] : r.problems;
+  }
+
+  private scheduleValidate(): void {
+    if (this.validateTimer) clearTimeout(this.validateTimer);
+    this.validateTimer = setTimeout(() => {
+      this.validateTimer = null;
+      if (this.history.inGesture) this.scheduleValidate();
+      else this.validateNow();
+    }, 150);
   }
 
   /** Listens to every document or selection change (the viewport follows through this). */
@@ -94,9 +114,12 @@ export class EditorStore {
 
   private changed(c: HistoryChange): void {
     this.sync();
-    if (c.kind !== 'select') this.serverProblems.value = [];
+    if (c.kind !== 'select') {
+      this.serverProblems.value = [];
+      this.scheduleValidate();
+    }
     for (const l of this.changeListeners) l(c);
-    this.schedulePersist();
+    if (!this.history.inGesture) this.schedulePersist();
   }
 
   /** Applies one edit as an undoable step (or part of the open gesture); reports a refused edit. */
@@ -158,6 +181,7 @@ export class EditorStore {
   /** Replaces the history with a stored one (recovery and reload). */
   restore(h: SceneHistory): void {
     this.attach(h);
+    this.scheduleValidate();
     for (const l of this.changeListeners) l({ kind: 'reset', edit: { op: 'batch', edits: [] }, doc: h.doc, selection: h.selection });
   }
 
@@ -174,9 +198,10 @@ export class EditorStore {
     }
   }
 
+  /** Persists a moment after the last change (typing and drags write once, not per keystroke or move). */
   private schedulePersist(): void {
-    if (this.persistTimer) return;
-    this.persistTimer = setTimeout(() => this.persistNow(), 250);
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    this.persistTimer = setTimeout(() => this.persistNow(), 400);
   }
 
   /** Writes the history to localStorage now (a drag in progress is stored as before it began). */
@@ -193,6 +218,7 @@ export class EditorStore {
   }
 
   dispose(): void {
+    if (this.validateTimer) clearTimeout(this.validateTimer);
     this.persistNow();
     this.unsubscribe();
     this.changeListeners.clear();
