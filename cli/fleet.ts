@@ -94,7 +94,7 @@ export async function fleet(args: FleetArgs): Promise<number> {
   const common = { scene: args.scene, cwd: args.cwd, env: instanceEnv, serveFlags: args.serveFlags, logFormat: early.logFormat, timings };
   let runner: Runner;
   try {
-    runner = cfg.mode === 'thread' ? new ThreadRunner({ ...common, shared: assets.shared() }) : new ProcessRunner({ ...common, entry: args.entry });
+    runner = cfg.mode === 'thread' ? new ThreadRunner({ ...common, shared: assets.shared(), heapMb: cfg.instanceHeapMb }) : new ProcessRunner({ ...common, entry: args.entry });
   } catch (err) {
     return fail(`cannot start: ${(err as Error).message}`);
   }

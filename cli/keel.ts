@@ -61,8 +61,9 @@ program
   .description('check scene files against the format and their referenced files; exit 1 if any is invalid')
   .argument('<scenes...>', 'scene files')
   .option('--assets <dir>', "asset root for every scene (env: ASSET_PATH; default: each scene file's folder)")
-  .action(async (files: string[], opts: { assets?: string }) => {
-    process.exitCode = await validate(files, process.cwd(), opts.assets ?? process.env.ASSET_PATH);
+  .option('--import-scripts', 'import the scene scripts as the server does, which runs their top-level code (default: parse them only)')
+  .action(async (files: string[], opts: { assets?: string; importScripts?: boolean }) => {
+    process.exitCode = await validate(files, process.cwd(), opts.assets ?? process.env.ASSET_PATH, { importScripts: opts.importScripts === true });
   });
 
 program

@@ -3,6 +3,7 @@ import { AssetRoot } from '../runtime/node/assets.js';
 import { ConfigError, finishConfig, resolveEarlyConfig, type RawServeOptions } from '../runtime/node/config.js';
 import { EXIT } from '../runtime/node/exit-codes.js';
 import { formatCpuList, pin } from '../runtime/node/fleet/cpus.js';
+import { watchFleetParent } from '../runtime/node/fleet/parent-watch.js';
 import { createLogger } from '../runtime/node/logger.js';
 import { checkSceneFile } from '../runtime/node/scene-loader.js';
 import { ServerInstance } from '../runtime/node/server-instance.js';
@@ -124,6 +125,11 @@ export async function serve(args: ServeArgs): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // A process-mode fleet instance whose fleet died (SIGKILL) drains as on SIGTERM.
+    watchFleetParent(process.env, (why) => {
+      logger.warn({ reason: why }, `Fleet gone: ${why}; draining`);
+      onSignal('SIGTERM');
+    });
     process.off('SIGINT', onEarlySignal);
     process.off('SIGTERM', onEarlySignal);
     if (pendingSignal) onSignal(pendingSignal);

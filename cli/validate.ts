@@ -2,12 +2,15 @@ import { relative, resolve, dirname } from 'node:path';
 import { RunMode, SceneError } from '../runtime/core/index.js';
 import { AssetRoot } from '../runtime/node/assets.js';
 import { loadSceneFile } from '../runtime/node/scene-loader.js';
+import { inspectSceneFile } from '../runtime/node/script-check.js';
 
 /**
- * `keel validate`: checks each scene and what it references (scripts import, heightfields
- * decode), prints every problem as `file /pointer: message`, and exits 1 when any is invalid.
+ * `keel validate`: checks each scene and what it references (scripts parse and export hooks,
+ * heightfields decode), prints every problem as `file /pointer: message`, and exits 1 when any
+ * is invalid. Scripts are parsed, never run, unless `importScripts` asks for the server's own
+ * load (which runs each script's top-level code with this process's privileges).
  */
-export async function validate(files: string[], cwd: string, assetsDir: string | undefined): Promise<number> {
+export async function validate(files: string[], cwd: string, assetsDir: string | undefined, opts: { importScripts?: boolean } = {}): Promise<number> {
   // Same rule as `keel serve`: with an asset root, relative scene paths resolve against it.
   const root = assetsDir ? resolve(cwd, assetsDir) : undefined;
   let bad = 0;
@@ -16,11 +19,13 @@ export async function validate(files: string[], cwd: string, assetsDir: string |
     const file = resolve(root ?? cwd, f);
     const assets = new AssetRoot(root ?? dirname(file));
     try {
-      const scene = await loadSceneFile(file, assets, RunMode.Server, cwd);
+      const scene = opts.importScripts
+        ? await loadSceneFile(file, assets, RunMode.Server, cwd).then((s) => ({ doc: s.doc, scripts: s.scripts.size, heightfields: s.heightfields.size }))
+        : await inspectSceneFile(file, assets, RunMode.Server, cwd);
       const e = scene.doc.entities.length;
       const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
       process.stdout.write(
-        `ok   ${relative(cwd, file)}: scene "${scene.doc.name}", ${n(e, 'entity').replace('entitys', 'entities')}, ${n(scene.scripts.size, 'script')}, ${n(scene.heightfields.size, 'heightfield')}\n`,
+        `ok   ${relative(cwd, file)}: scene "${scene.doc.name}", ${n(e, 'entity').replace('entitys', 'entities')}, ${n(scene.scripts, 'script')}, ${n(scene.heightfields, 'heightfield')}\n`,
       );
     } catch (err) {
       if (!(err instanceof SceneError)) throw err;

@@ -43,7 +43,7 @@ const CORE_PACKAGES: readonly string[] = [
   '@sinclair/typebox', // the scene schema (runtime/core/scene/schema.ts)
   'ajv', // scene validation (validate.ts)
   'ajv/dist/runtime/ucs2length.js', // helper the standalone generated validator imports
-  // '@dimforge/rapier3d-compat', // physics backend, when it lands
+  '@dimforge/rapier3d-compat', // the Rapier physics backend (WASM inlined; runs in Node and the browser)
 ];
 
 /** A rule says why an import is forbidden in a layer, or null when it is allowed. */

@@ -9,7 +9,7 @@
  * each step the poses that changed are copied into the state, and Colyseus' change tracking
  * sends what changed at each patch.
  *
- *   node bench/net/colyseus-server.mjs --scene <file> --port <port> [--tick-rate 60] [--send-rate 20] [--max-players 64]
+ *   node bench/net/colyseus-server.mjs --scene <file> --port <port> [--tick-rate 60] [--send-rate 20] [--max-players 64] [--quantised]
  *
  * Built on @colyseus/core and @colyseus/ws-transport, the two packages the `colyseus` package
  * re-exports for a server like this one (that package also pulls optional transports and
@@ -41,16 +41,25 @@ Encoder.BUFFER_SIZE = 64 * 1024;
 class Transform extends Schema {
   constructor(p, q) {
     super();
-    this.x = p[0];
-    this.y = p[1];
-    this.z = p[2];
-    this.qx = q[0];
-    this.qy = q[1];
-    this.qz = q[2];
-    this.qw = q[3];
+    this.x = POS(p[0]);
+    this.y = POS(p[1]);
+    this.z = POS(p[2]);
+    this.qx = ROT(q[0]);
+    this.qy = ROT(q[1]);
+    this.qz = ROT(q[2]);
+    this.qw = ROT(q[3]);
   }
 }
-defineTypes(Transform, { x: 'float32', y: 'float32', z: 'float32', qx: 'float32', qy: 'float32', qz: 'float32', qw: 'float32' });
+/**
+ * With --quantised, the same precision keel sends instead of float32: positions as int32 in
+ * units of 1/512 m (about 2 mm), quaternion components as int16 in units of 1/32767. The byte
+ * comparison then measures protocol design, not precision.
+ */
+const QUANTISED = process.argv.includes('--quantised');
+const POS = QUANTISED ? (v) => Math.round(v * 512) : (v) => v;
+const ROT = QUANTISED ? (v) => Math.round(Math.max(-1, Math.min(1, v)) * 32767) : (v) => v;
+const [POS_TYPE, ROT_TYPE] = QUANTISED ? ['int32', 'int16'] : ['float32', 'float32'];
+defineTypes(Transform, { x: POS_TYPE, y: POS_TYPE, z: POS_TYPE, qx: ROT_TYPE, qy: ROT_TYPE, qz: ROT_TYPE, qw: ROT_TYPE });
 
 class ArenaState extends Schema {
   constructor() {
@@ -130,13 +139,15 @@ class ArenaRoom extends Room {
       if (!t) continue;
       const [x, y, z] = e.position;
       const [qx, qy, qz, qw] = e.rotation;
-      t.x = x;
-      t.y = y;
-      t.z = z;
-      t.qx = qx;
-      t.qy = qy;
-      t.qz = qz;
-      t.qw = qw;
+      // Assigning an equal value is no change to Colyseus: a quantised pose that did not move
+      // by a whole unit sends nothing, as in keel.
+      t.x = POS(x);
+      t.y = POS(y);
+      t.z = POS(z);
+      t.qx = ROT(qx);
+      t.qy = ROT(qy);
+      t.qz = ROT(qz);
+      t.qw = ROT(qw);
     }
     times.record('tick', performance.now() - t0);
   }

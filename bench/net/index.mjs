@@ -2,11 +2,14 @@
  * The network benchmark: keel's server against two baselines on one scenario, in one run.
  *
  * Scenario: the arena scene with 200 extra dynamic bodies kept moving (scene.mjs, mover.js),
- * 50 bots, 60 Hz tick, 20 Hz send rate, a 30 s window (5 s with --quick) after a warm-up.
+ * 50 bots, 60 Hz tick, 20 Hz send rate; three interleaved rounds of every server in turn, each a
+ * 20 s window (3 s with --quick) after a warm-up; tables show medians over the rounds and the
+ * CPU ratio is paired per round (median and spread).
  *
  *   keel            `node dist/keel.mjs serve` with its binary delta snapshots.
  *   JSON broadcast  json-server.mjs: every entity transform as JSON to every client at 20 Hz.
- *   Colyseus        colyseus-server.mjs: a Room with a MapSchema of transforms, 20 Hz patches.
+ *   Colyseus        colyseus-server.mjs: a Room with a MapSchema of float32 transforms, 20 Hz patches.
+ *   Colyseus int32/int16  the same with --quantised: keel's precision in Colyseus schema types.
  *
  * Both baselines run keel's own compiled simulation (physics, scene scripts, player movement),
  * so the three servers do the same simulation work and differ only in networking. Each server
@@ -46,13 +49,21 @@ const JOIN_TIMEOUT_MS = 60_000;
 const SAMPLE_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 5_000;
 
+/** `bots`: which client the bots speak (bots.mjs --system). */
 const SYSTEMS = [
-  { key: 'keel', label: 'keel' },
-  { key: 'json', label: 'JSON broadcast' },
-  { key: 'colyseus', label: 'Colyseus' },
+  { key: 'keel', label: 'keel', bots: 'keel' },
+  { key: 'json', label: 'JSON broadcast', bots: 'json' },
+  { key: 'colyseus', label: 'Colyseus', bots: 'colyseus' },
+  { key: 'colyseus-q', label: 'Colyseus int32/int16', bots: 'colyseus' },
   // keel again with the other physics engine (the scene's is cannon-es): the backend column.
-  { key: 'keel', label: 'keel, rapier physics', physics: 'rapier' },
+  { key: 'keel', label: 'keel, rapier physics', bots: 'keel', physics: 'rapier' },
 ];
+/**
+ * Rounds of all systems, interleaved (keel, JSON, Colyseus, Colyseus quantised, keel, ...), so
+ * drift in the machine's load falls on all; --quick runs one, a smoke run.
+ */
+const ROUNDS = 3;
+const QUICK_ROUNDS = 1;
 
 /**
  * @param {{ quick: boolean, progress: (msg: string) => void, repo: string, signal?: AbortSignal }} opts
@@ -66,18 +77,24 @@ export async function run(opts) {
   for (const pkg of ['@colyseus/core', '@colyseus/ws-transport', '@colyseus/schema', 'colyseus.js']) {
     if (!existsSync(join(repo, 'node_modules', pkg))) throw new Error(`${pkg} is not installed: run \`npm install\` (it is a dev dependency of the benchmarks)`);
   }
-  const warmupS = quick ? 3 : 5;
-  const windowS = quick ? 5 : 30;
+  const warmupS = quick ? 2 : 5;
+  const windowS = quick ? 3 : 20;
   const dir = mkdtempSync(join(tmpdir(), 'keel-bench-net-'));
   try {
     const scenario = writeScenario(repo, dir);
-    progress(`scenario: ${scenario.entities} entities (${scenario.movers} movers), ${BOTS} bots, ${windowS} s window after ${warmupS} s warm-up`);
-    const results = [];
-    for (const system of SYSTEMS) {
-      signal.throwIfAborted();
-      results.push(await measure(system, { repo, scene: scenario.file, warmupS, windowS, progress, signal }));
+    progress(`scenario: ${scenario.entities} entities (${scenario.movers} movers), ${BOTS} bots, ${quick ? QUICK_ROUNDS : ROUNDS} rounds of ${windowS} s windows after ${warmupS} s warm-up`);
+    /** @type {any[][]} rounds[r][i]: system i in round r */
+    const rounds = [];
+    const nRounds = quick ? QUICK_ROUNDS : ROUNDS;
+    for (let r = 0; r < nRounds; r++) {
+      const round = [];
+      for (const system of SYSTEMS) {
+        signal.throwIfAborted();
+        round.push(await measure(system, { repo, scene: scenario.file, warmupS, windowS, progress: (m) => progress(`round ${r + 1}/${nRounds}: ${m}`), signal }));
+      }
+      rounds.push(round);
     }
-    return tables(results, { quick, warmupS, windowS, entities: scenario.entities });
+    return tables(mergeRounds(rounds), { quick, warmupS, windowS, entities: scenario.entities, rounds });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -207,6 +224,7 @@ async function measure(system, { repo, scene, warmupS, windowS, progress, signal
     ],
     json: [join(repo, 'bench', 'net', 'json-server.mjs'), '--scene', scene, '--port', String(port), ...common],
     colyseus: [join(repo, 'bench', 'net', 'colyseus-server.mjs'), '--scene', scene, '--port', String(port), ...common],
+    'colyseus-q': [join(repo, 'bench', 'net', 'colyseus-server.mjs'), '--scene', scene, '--port', String(port), ...common, '--quantised'],
   }[system.key];
 
   progress(`${system.label}: starting the server`);
@@ -228,7 +246,7 @@ async function measure(system, { repo, scene, warmupS, windowS, progress, signal
 
     progress(`${system.label}: ${BOTS} bots joining`);
     const maxSeconds = warmupS + windowS + 120;
-    bots = spawnTracked(node, [join(repo, 'bench', 'net', 'bots.mjs'), '--system', system.key, '--port', String(port), '--count', String(BOTS), '--max-seconds', String(maxSeconds)], { cwd: repo });
+    bots = spawnTracked(node, [join(repo, 'bench', 'net', 'bots.mjs'), '--system', system.bots, '--port', String(port), '--count', String(BOTS), '--max-seconds', String(maxSeconds)], { cwd: repo });
     const botLines = lineReader(bots);
     const joined = JSON.parse(await botLines.wait(isEvent('joined'), JOIN_TIMEOUT_MS, `${system.label}: bots joining`));
     if (joined.joined === 0) throw new Error(`${system.label}: no bot joined (${joined.refused.join('; ')})\n${tail(server)}`);
@@ -343,11 +361,54 @@ function summarise(system, { start, end, rss, botRss, joined, server }) {
   };
 }
 
+const med = (xs) => {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN;
+};
+
+/** One result per system: the median over rounds of each figure the tables show. */
+function mergeRounds(rounds) {
+  return rounds[0].map((first, i) => {
+    const all = rounds.map((r) => r[i]);
+    const m = (get) => med(all.map(get));
+    return {
+      ...first,
+      seconds: m((r) => r.seconds),
+      bytesPerClient: m((r) => r.bytesPerClient),
+      bytesMin: Math.min(...all.map((r) => r.bytesMin)),
+      bytesMax: Math.max(...all.map((r) => r.bytesMax)),
+      msgsPerClient: m((r) => r.msgsPerClient),
+      cpuPct: m((r) => r.cpuPct),
+      botCpuPct: m((r) => r.botCpuPct),
+      tick: { ...first.tick, p50: m((r) => r.tick.p50), p99: m((r) => r.tick.p99), mean: m((r) => r.tick.mean) },
+      send: first.send ? { p50: m((r) => r.send?.p50), p99: m((r) => r.send?.p99) } : null,
+      rssMB: Math.max(...all.map((r) => r.rssMB)),
+      botRssMB: Math.max(...all.map((r) => r.botRssMB)),
+      joined: Math.min(...all.map((r) => r.joined)),
+      entitiesSeen: m((r) => r.entitiesSeen),
+      warnings: all.reduce((n, r) => n + r.warnings, 0),
+      warningTexts: [...new Set(all.flatMap((r) => r.warningTexts))],
+      dropped: all.every((r) => r.dropped === undefined) ? undefined : all.reduce((n, r) => n + (r.dropped ?? 0), 0),
+    };
+  });
+}
+
+/** Per round, a / b of a figure for two systems of that round; median and spread. */
+function pairedRatio(rounds, a, b, get) {
+  const rs = rounds.map((r) => get(r[a]) / get(r[b]));
+  return { median: med(rs), min: Math.min(...rs), max: Math.max(...rs), all: rs };
+}
+
 const kib = (bytes) => bytes / 1024;
 const pass = (ok) => (ok ? 'pass' : 'MISS');
 
-function tables(results, { quick, warmupS, windowS, entities }) {
-  const [keel, json, coly, rapier] = results;
+function tables(results, { quick, warmupS, windowS, entities, rounds }) {
+  const [keel, json, coly, colyQ, rapier] = results;
+  const cpuVsColy = pairedRatio(rounds, 0, 2, (r) => r.cpuPct);
+  const cpuVsColyQ = pairedRatio(rounds, 0, 3, (r) => r.cpuPct);
+  const bytesVsColyQ = pairedRatio(rounds, 0, 3, (r) => r.bytesPerClient);
+  const spread = (x, digits) => `${fmt(x.median, digits)}× (rounds ${x.all.map((v) => fmt(v, digits)).join(', ')}; spread ${fmt(x.min, digits)}-${fmt(x.max, digits)})`;
+  const cpuRapier = rapier ? pairedRatio(rounds, 4, 0, (r) => r.cpuPct) : null;
   const rows = results.map((r) => [
     r.system.label,
     fmt(kib(r.bytesPerClient), 1),
@@ -360,12 +421,13 @@ function tables(results, { quick, warmupS, windowS, entities }) {
   ]);
   const byteRatioJson = keel.bytesPerClient / json.bytesPerClient;
   const byteRatioColy = keel.bytesPerClient / coly.bytesPerClient;
-  const cpuRatio = keel.cpuPct / coly.cpuPct;
+  const cpuRatio = cpuVsColy.median;
+  const byteRatioColyQ = bytesVsColyQ.median;
   const perSnapshot = (r) => r.bytesPerClient / r.msgsPerClient;
   const snapNote = (other) => ` (per snapshot ${fmt(perSnapshot(keel) / perSnapshot(other), 3)}×)`;
   const notes = [
-    `Scenario: arena + ${MOVERS} dynamic bodies kept moving (${entities} scene entities + ${BOTS} players), ${BOTS} bots, ${TICK_RATE} Hz tick, ${SEND_RATE} Hz send; ${fmt(keel.seconds, 1)} s window after ${warmupS} s warm-up${quick ? ' (--quick: short window, figures are rough)' : ''}.`,
-    'KiB/client/s: WebSocket payload bytes received per bot per second, mean over bots (frame headers not counted, for all three). vs keel: that figure over keel\'s.',
+    `Scenario: arena + ${MOVERS} dynamic bodies kept moving (${entities} scene entities + ${BOTS} players), ${BOTS} bots, ${TICK_RATE} Hz tick, ${SEND_RATE} Hz send; ${rounds.length} interleaved rounds (each: every server in turn), ${fmt(keel.seconds, 1)} s window after ${warmupS} s warm-up each; figures are the median over rounds${quick ? ' (--quick: short windows, figures are rough)' : ''}.`,
+    'KiB/client/s: WebSocket payload bytes received per bot per second, mean over bots (frame headers not counted, for all). vs keel: that figure over keel\'s.',
     'Server CPU: user + system time of the server process (all threads) over the window, % of one core. RSS: peak VmRSS of the server process.',
     `keel tick: estimated from the keel_tick_duration_seconds histogram of /metrics (buckets 0.5/1/2/4/8/16 ms; linear inside a bucket, as PromQL's histogram_quantile), mean ${fmt(keel.tick.mean, 2)} ms (exact, from _sum/_count); a tick there covers input, physics, scripts and the snapshots sent on that tick.`,
     `JSON broadcast tick: measured per step in the server, including the broadcast on every third tick; the broadcast alone p50/p99 ${fmt(json.send?.p50, 2)} / ${fmt(json.send?.p99, 2)} ms.`,
@@ -375,7 +437,7 @@ function tables(results, { quick, warmupS, windowS, entities }) {
     `Ticks dropped in the window by a loop that fell behind: ${results.map((r) => `${r.system.label} ${r.dropped ?? '—'}`).join(', ')}; server warnings over the whole run (start, joins, warm-up, window): ${results.map((r) => `${r.system.label} ${r.warnings}`).join(', ')}.`,
     ...results.filter((r) => r.warningTexts.length).map((r) => `${r.system.label} warnings: ${r.warningTexts.slice(0, 3).map((t) => `"${t}"`).join(', ')}.`),
     `Bots process (not the server): CPU ${results.map((r) => `${r.system.label} ${fmt(r.botCpuPct, 0)}%`).join(', ')}; peak RSS ${results.map((r) => `${r.system.label} ${fmt(r.botRssMB, 0)} MB`).join(', ')}.`,
-    'The baselines run keel\'s compiled simulation (physics, scene scripts, player movement), so all three do the same simulation work; Colyseus state is float32 transforms in a MapSchema, its idiomatic compact form.',
+    'The baselines run keel\'s compiled simulation (physics, scene scripts, player movement), so all do the same simulation work. Colyseus state is transforms in a MapSchema: float32 (its idiomatic compact form), and in the int32/int16 row at keel\'s precision (positions in 1/512 m, quaternion components in 1/32767), so that byte ratio compares protocol design and not precision.',
   ];
   return [
     {
@@ -390,14 +452,17 @@ function tables(results, { quick, warmupS, windowS, entities }) {
       rows: [
         ['keel bytes/client/s vs JSON broadcast', '≤ 0.20×', `${fmt(byteRatioJson, 3)}×${snapNote(json)}`, pass(byteRatioJson <= 0.2)],
         ['keel bytes/client/s vs Colyseus', '≤ 0.50×', `${fmt(byteRatioColy, 3)}×${snapNote(coly)}`, pass(byteRatioColy <= 0.5)],
-        ['keel server CPU vs Colyseus', '≤ 1.00×', `${fmt(cpuRatio, 2)}× (${fmt(keel.cpuPct, 1)}% vs ${fmt(coly.cpuPct, 1)}%)`, pass(cpuRatio <= 1)],
-        ...(rapier
-          ? [['keel server CPU, rapier vs cannon physics', '≤ 0.60×', `${fmt(rapier.cpuPct / keel.cpuPct, 2)}× (${fmt(rapier.cpuPct, 1)}% vs ${fmt(keel.cpuPct, 1)}%)`, pass(rapier.cpuPct / keel.cpuPct <= 0.6)]]
+        ['keel bytes/client/s vs Colyseus int32/int16 (same precision)', '≤ 0.50×', `${fmt(byteRatioColyQ, 3)}×${snapNote(colyQ)}`, pass(byteRatioColyQ <= 0.5)],
+        ['keel server CPU vs Colyseus', '≤ 1.00×', `${spread(cpuVsColy, 2)}; medians ${fmt(keel.cpuPct, 1)}% vs ${fmt(coly.cpuPct, 1)}%`, pass(cpuRatio <= 1)],
+        ['keel server CPU vs Colyseus int32/int16', '≤ 1.00×', `${spread(cpuVsColyQ, 2)}; medians ${fmt(keel.cpuPct, 1)}% vs ${fmt(colyQ.cpuPct, 1)}%`, pass(cpuVsColyQ.median <= 1)],
+        ...(cpuRapier
+          ? [['keel server CPU, rapier vs cannon physics', '≤ 0.60×', `${spread(cpuRapier, 2)}; medians ${fmt(rapier.cpuPct, 1)}% vs ${fmt(keel.cpuPct, 1)}%`, pass(cpuRapier.median <= 0.6)]]
           : []),
       ],
       notes: [
         'A server that falls behind sends fewer snapshots than the 20 Hz asked for, and so fewer bytes per second: compare snapshots/s per client first; the per-snapshot ratio does not depend on it.',
-        ...(quick ? ['--quick: a 5 s window on a possibly busy machine; run without --quick for figures to quote.'] : []),
+        `CPU ratios are paired within each round (keel's window against the Colyseus window that ran next to it) and the median of the ${rounds.length} rounds is judged; the spread shows how much the machine moved between rounds.`,
+        ...(quick ? [`--quick: one round of ${windowS} s windows on a possibly busy machine; run without --quick for figures to quote.`] : []),
       ],
     },
   ];

@@ -103,6 +103,8 @@ export function serverArgs(script) {
       'tick-rate': { type: 'string', default: '60' },
       'send-rate': { type: 'string', default: '20' },
       'max-players': { type: 'string', default: '64' },
+      // colyseus-server.mjs: schema types at keel's precision (int32/int16) instead of float32.
+      quantised: { type: 'boolean', default: false },
     },
   });
   if (!args.scene || !args.port) {

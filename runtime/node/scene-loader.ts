@@ -38,7 +38,7 @@ export interface CheckedScene {
   bytes: Buffer;
 }
 
-async function readAndValidate(file: string, cwd: string): Promise<CheckedScene> {
+export async function readAndValidate(file: string, cwd: string): Promise<CheckedScene> {
   const shown = relative(cwd, file) || file;
   let bytes: Buffer;
   try {
@@ -52,7 +52,7 @@ async function readAndValidate(file: string, cwd: string): Promise<CheckedScene>
 }
 
 /** Each file the scene needs in `mode`, with the pointer that names it. */
-function references(doc: SceneDocument, mode: RunMode): { kind: 'script' | 'heightfield'; key: string; pointer: string; given: string }[] {
+export function references(doc: SceneDocument, mode: RunMode): { kind: 'script' | 'heightfield'; key: string; pointer: string; given: string }[] {
   const out: { kind: 'script' | 'heightfield'; key: string; pointer: string; given: string }[] = [];
   doc.entities.forEach((e, i) => {
     const script = e.components.script;

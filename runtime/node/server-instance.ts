@@ -18,6 +18,7 @@ import type { PinoLogger } from './logger.js';
 import { loadSceneFile, type LoadedScene } from './scene-loader.js';
 import { createSleepClock } from './sleep-clock.js';
 import { WsTransport } from './ws-transport.js';
+import { disableWasmTierUp } from './wasm-tiering.js';
 import { EXIT } from './exit-codes.js';
 import { HealthMonitor, type HealthLink, type HealthMonitorOptions } from './health/health-monitor.js';
 import { HealthState, type Heartbeat } from './health/heartbeat.js';
@@ -196,6 +197,7 @@ export class ServerInstance {
     try {
       const t1 = performance.now();
       scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
+      if (this.config.physics === 'rapier') disableWasmTierUp();
       this.physics = await loadPhysics(this.config.physics);
       this.use(scene, this.buildSimulation(scene));
       loadMs = performance.now() - t1;

@@ -1,7 +1,7 @@
 /**
  * `keel serve` logs through the real CLI: JSON lines by default when stdout is not a terminal,
  * each carrying the instance id and world; the pretty format
- * `[Instance-01] [INFO] Scene arena loaded (26 entities) in 12 ms` when asked with
+ * `[Instance-01] [INFO] Scene arena loaded (26 entities, cannon physics) in 12 ms` when asked with
  * --log-format pretty or SERVER_LOG_FORMAT; --log-level filtering; and SIGTERM exiting 0 with
  * the shutdown logged in either format.
  */
@@ -39,7 +39,7 @@ describe('JSON logs', () => {
     }
     const recs = proc.records();
     const loaded = recs.find((r) => String(r.msg).startsWith('Scene arena loaded'))!;
-    expect(String(loaded.msg)).toMatch(new RegExp(`^Scene arena loaded \\(${await ARENA_ENTITIES()} entities\\) in \\d+ ms$`));
+    expect(String(loaded.msg)).toMatch(new RegExp(`^Scene arena loaded \\(${await ARENA_ENTITIES()} entities, cannon physics\\) in \\d+ ms$`));
     expect(recs.find((r) => String(r.msg).startsWith('Listening on'))).toMatchObject({ level: 30, port, msg: `Listening on ${HOST}:${port} at 60 Hz` });
     // The shutdown, logged.
     expect(recs.find((r) => r.msg === 'SIGTERM received: draining (grace 10000 ms)')).toMatchObject({ level: 30, signal: 'SIGTERM' });
@@ -82,7 +82,7 @@ describe('pretty logs', () => {
     // No JSON, no colour codes on a pipe; every line is tagged with the id.
     for (const line of lines) expect(line, exit.stdout).toMatch(PRETTY);
     expect(exit.stdout).not.toContain('\x1b[');
-    expect(lines[0]).toMatch(new RegExp(`^\\[Instance-01\\] \\[INFO\\] Scene arena loaded \\(${await ARENA_ENTITIES()} entities\\) in \\d+ ms$`));
+    expect(lines[0]).toMatch(new RegExp(`^\\[Instance-01\\] \\[INFO\\] Scene arena loaded \\(${await ARENA_ENTITIES()} entities, cannon physics\\) in \\d+ ms$`));
     expect(lines).toContain(`[Instance-01] [INFO] Listening on ${HOST}:${port} at 60 Hz`);
     expect(lines).toContain('[Instance-01] [INFO] SIGTERM received: draining (grace 10000 ms)');
     expect(lines.at(-1)).toMatch(/^\[Instance-01\] \[INFO\] Stopped after \d+ ticks \(SIGTERM\)$/);

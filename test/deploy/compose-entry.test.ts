@@ -212,6 +212,7 @@ describe('deploy/Dockerfile', () => {
       SERVER_LOG_FORMAT: 'json',
       SERVER_PORT: '7777',
       SERVER_HEALTH_PORT: '8080',
+      SERVER_HEALTH_HOST: '0.0.0.0',
     });
     expect(image.healthcheck).toEqual({
       options: { interval: '5s', timeout: '3s', 'start-period': '10s', retries: '3' },
@@ -219,11 +220,20 @@ describe('deploy/Dockerfile', () => {
     });
   });
 
-  it('copies only the bundle, its worker, package.json and the schema into /app, and no node_modules', () => {
+  it('copies only the bundle, its workers, package.json and the schema into /app, and no node_modules', () => {
     const files = copiedFiles(image);
     const app = files.filter((f) => f.dest.startsWith('/app/')).map((f) => f.relative).sort();
     expect(app).toEqual(
-      ['package.json', 'dist/keel.mjs', 'dist/keel.mjs.map', 'dist/health-worker.mjs', 'dist/health-worker.mjs.map', 'scenes/keel-scene.schema.json'].sort(),
+      [
+        'package.json',
+        'dist/keel.mjs',
+        'dist/keel.mjs.map',
+        'dist/health-worker.mjs',
+        'dist/health-worker.mjs.map',
+        'dist/fleet-worker.mjs',
+        'dist/fleet-worker.mjs.map',
+        'scenes/keel-scene.schema.json',
+      ].sort(),
     );
     for (const f of files) {
       expect(f.relative, `${f.dest} comes from node_modules`).not.toMatch(/(^|\/)node_modules(\/|$)/);

@@ -49,8 +49,9 @@ const temps = new TempDirs('keel-fleet-');
 
 /**
  * A scene (in a temp dir that is its asset root) whose script, every 10 ticks, looks for
- * `freeze-<SERVER_ID>` or `crash-<SERVER_ID>` in the dir: it removes the file, then freezes the
- * loop for good, or throws outside every fence (an uncaught exception). The environment gives
+ * `freeze-<SERVER_ID>`, `oom-<SERVER_ID>` or `crash-<SERVER_ID>` in the dir: it removes the file,
+ * then freezes the loop for good, fills the heap until it runs out, or throws outside every
+ * fence (an uncaught exception). The environment gives
  * the id in both modes (thread mode starts each worker with its own environment).
  */
 export async function triggerScene(): Promise<{ scene: string; dir: string }> {
@@ -70,6 +71,13 @@ export default {
       unlinkSync(freeze);
       ctx.log.warn({ tick: ctx.world.tick }, 'test trigger: freezing the loop now');
       for (;;) {}
+    }
+    const oom = join(dir, 'oom-' + id);
+    if (existsSync(oom)) {
+      unlinkSync(oom);
+      ctx.log.warn({ tick: ctx.world.tick }, 'test trigger: filling the heap now');
+      const hog = [];
+      for (;;) hog.push(new Array(1 << 16).fill(hog.length));
     }
     const crash = join(dir, 'crash-' + id);
     if (existsSync(crash)) {

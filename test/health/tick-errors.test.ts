@@ -9,7 +9,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startKeel, stopAll } from '../helpers/keel-process.js';
-import { cleanupTemp, get, healthUrl, parseExposition, ports, samplesOf, sceneWithScript, serveArgs, waitHttp, waitReady } from './util.js';
+import { cleanupTemp, get, healthUrl, parseExposition, ports, samplesOf, sceneWithScript, serveArgs, until, waitHttp, waitReady } from './util.js';
 
 afterEach(async () => {
   await stopAll();
@@ -49,13 +49,16 @@ describe('tick errors', () => {
     expect(failing.json!.reason).toMatch(/^ticks failing since tick \d+: engine bug stand-in: sqrt broken$/);
     // /livez stays 200: the loop runs, replacing the instance is not the answer.
     expect((await get(healthUrl(p, '/livez')))?.status).toBe(200);
-    const during = await errors();
-    expect(during).toBeGreaterThan(0);
+    // /metrics serves a snapshot up to half a second old: wait for one taken since.
+    const during = await until(async () => {
+      const n = await errors();
+      return n !== undefined && n > 0 ? n : undefined;
+    }, 'keel_tick_errors_total above 0');
 
     await rm(flag);
     await waitHttp(p, '/readyz', (r) => r.status === 200, '/readyz 200 once ticks succeed again');
     const after = (await errors())!;
-    expect(after).toBeGreaterThanOrEqual(during!);
+    expect(after).toBeGreaterThanOrEqual(during);
     await proc.waitForRecord((r) => r.msg === 'Ticks succeed again; ready');
     // Logged once when they started (not once per failing tick).
     expect(proc.records().filter((r) => /^tick \d+ failed: engine bug stand-in/.test(String(r.msg))).length).toBe(after >= 1000 ? 2 : 1);

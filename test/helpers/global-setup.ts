@@ -38,7 +38,8 @@ export function staleReason(root = REPO): string | null {
   const outputs = OUTPUTS.map((o) => join(root, o));
   const missing = outputs.find((o) => !existsSync(o));
   if (missing) return `${missing} is missing`;
-  const built = Math.min(...outputs.map((o) => statSync(o).mtimeMs));
+  // The bundle step rewrites its metafile on every build; tsc (incremental) rewrites only what changed.
+  const built = statSync(join(root, 'dist/keel.meta.json')).mtimeMs;
   const src = Math.max(...SOURCES.map((s) => newestMtime(join(root, s))));
   return src > built ? 'sources changed since the last build' : null;
 }

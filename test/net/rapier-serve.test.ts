@@ -37,19 +37,19 @@ describe('keel serve --physics rapier', () => {
     bots.push(a, b);
     await Promise.all([a.start(), b.start()]);
     expect(a.stats.joined && b.stats.joined).toBe(true);
-    await until(() => (a.mirror.byId('player-2') && a.mirror.byId('platform') ? true : undefined), 'bob and the platform in alice view', 10_000, 20);
+    await until(() => (a.mirror.byId('player-2') && a.mirror.byId('platform') ? true : undefined), 'bob and the platform in alice view', 20_000, 20);
 
     // Bob moves as seen by alice: his inputs drive a Rapier body.
     const bob0 = [...a.mirror.byId('player-2')!.position];
-    await until(() => (distance(a.mirror.byId('player-2')!.position, bob0) > 0.5 ? true : undefined), 'bob moving in alice view', 10_000, 20);
+    await until(() => (distance(a.mirror.byId('player-2')!.position, bob0) > 0.5 ? true : undefined), 'bob moving in alice view', 20_000, 20);
     // The moving-platform script drives the kinematic platform by velocity.
     const plat0 = [...a.mirror.byId('platform')!.position];
-    await until(() => (distance(a.mirror.byId('platform')!.position, plat0) > 0.3 ? true : undefined), 'the platform moving', 10_000, 20);
+    await until(() => (distance(a.mirror.byId('platform')!.position, plat0) > 0.3 ? true : undefined), 'the platform moving', 20_000, 20);
     // Players stand on the floor (ground top at y = 0, player sphere radius 0.5), not through it.
-    await until(() => (Math.abs(a.mirror.byId('player-1')!.position[1] - 0.5) < 0.2 ? true : undefined), 'alice on the floor', 10_000, 20);
+    await until(() => (Math.abs(a.mirror.byId('player-1')!.position[1] - 0.5) < 0.2 ? true : undefined), 'alice on the floor', 20_000, 20);
     expect(a.stats.closeCode).toBeNull();
     expect(proc.records().filter((r) => Number(r.level) >= 50)).toEqual([]); // no errors: no script or tick failures
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('keel fleet --mode thread --physics rapier', () => {
@@ -77,9 +77,9 @@ describe('keel fleet --mode thread --physics rapier', () => {
       bots.push(b);
       await b.start();
       expect(b.stats.joined).toBe(true);
-      await until(() => (b.mirror.byId('player-1') ? true : undefined), `own player on ${port}`, 10_000, 20);
+      await until(() => (b.mirror.byId('player-1') ? true : undefined), `own player on ${port}`, 20_000, 20);
       const start = [...b.mirror.byId('player-1')!.position];
-      await until(() => (distance(b.mirror.byId('player-1')!.position, start) > 0.5 ? true : undefined), `player moving on ${port}`, 10_000, 20);
+      await until(() => (distance(b.mirror.byId('player-1')!.position, start) > 0.5 ? true : undefined), `player moving on ${port}`, 20_000, 20);
     }
   }, 90_000);
 });

@@ -28,6 +28,8 @@ export interface FleetConfig {
   restartMaxMs: number;
   /** After running this long, an instance's next restart waits restartInitialMs again. */
   restartStableMs: number;
+  /** Thread mode: the V8 old-generation heap limit of each instance's thread, in MB. */
+  instanceHeapMb: number;
   /** Serve options given on the fleet's command line, passed to every instance as flags. */
   serveFlags: RawServeOptions;
 }
@@ -52,12 +54,14 @@ export interface RawFleetOptions {
   view?: string;
   restartInitialMs?: string;
   restartMaxMs?: string;
+  instanceHeapMb?: string;
 }
 
 export const DEFAULT_BASE_PORT = 7000;
 /** The fleet status port defaults to the base port plus this (health ports take base + 1000...). */
 export const STATUS_PORT_OFFSET = 2000;
 export const MAX_INSTANCES = 256;
+export const DEFAULT_INSTANCE_HEAP_MB = 512;
 
 export const FLEET_OPTIONS: readonly FleetOptionSpec[] = [
   { key: 'count', flag: '--count <n>', env: 'FLEET_COUNT', description: `instances to run (1-${MAX_INSTANCES})`, defaultText: '1' },
@@ -71,6 +75,13 @@ export const FLEET_OPTIONS: readonly FleetOptionSpec[] = [
   { key: 'view', flag: '--view <view>', env: 'FLEET_VIEW', description: 'auto|table|log: table redraws a status table each second (terminals only)', defaultText: 'auto: table on a terminal, else log' },
   { key: 'restartInitialMs', flag: '--restart-initial-ms <ms>', env: 'FLEET_RESTART_INITIAL_MS', description: 'first restart delay; doubles per restart, reset after a minute up', defaultText: '500' },
   { key: 'restartMaxMs', flag: '--restart-max-ms <ms>', env: 'FLEET_RESTART_MAX_MS', description: 'longest restart delay', defaultText: '30000' },
+  {
+    key: 'instanceHeapMb',
+    flag: '--instance-heap-mb <mb>',
+    env: 'FLEET_INSTANCE_HEAP_MB',
+    description: "thread mode: each instance thread's JS heap limit (32-65536); one that exhausts it is ended and restarted, the others keep running",
+    defaultText: String(DEFAULT_INSTANCE_HEAP_MB),
+  },
 ];
 
 /**
@@ -184,6 +195,7 @@ export function resolveFleetConfig(input: FleetResolveInput): FleetConfig {
     restartInitialMs,
     restartMaxMs,
     restartStableMs: 60_000,
+    instanceHeapMb: raw.instanceHeapMb ? int(raw.instanceHeapMb, 32, 65536) : DEFAULT_INSTANCE_HEAP_MB,
     serveFlags: input.serveFlags,
   };
 }

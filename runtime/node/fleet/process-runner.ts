@@ -5,6 +5,7 @@ import { EXIT } from '../exit-codes.js';
 import type { RawServeOptions } from '../config.js';
 import { cpusOf, formatCpuList } from './cpus.js';
 import { ENV_ONLY_SERVE_OPTIONS, FLEET_SERVE_OPTIONS, instanceEnv } from './fleet-config.js';
+import { FLEET_PID_ENV } from './parent-watch.js';
 import { CpuSampler, rssBytes } from './proc-stats.js';
 import type { ExitInfo, InstanceSpec, InstanceTimings, LiveStats, Runner, RunningInstance } from './types.js';
 
@@ -66,7 +67,7 @@ export class ProcessRunner implements Runner {
 
   launch(spec: InstanceSpec, line: (text: string, stream: 'stdout' | 'stderr') => void): RunningInstance {
     const o = this.opts;
-    const env = { ...instanceEnv(o.env, spec, o.logFormat), ...serveEnv(o.serveFlags) };
+    const env = { ...instanceEnv(o.env, spec, o.logFormat), ...serveEnv(o.serveFlags), [FLEET_PID_ENV]: String(process.pid) };
     const args = [o.entry, 'serve', ...(o.scene !== undefined ? [o.scene] : []), ...serveArgs(o.serveFlags)];
     const [cmd, argv] = spec.cpus ? ['taskset', ['-c', formatCpuList(spec.cpus), process.execPath, ...args]] : [process.execPath, args];
     const child = spawn(cmd, argv, { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -21,6 +21,12 @@ export interface ThreadRunnerOptions {
   timings: InstanceTimings;
   /** Heightfields read once on the main thread, shared with every instance. */
   shared: SharedHeightfield[];
+  /**
+   * Each instance thread's old-generation heap limit (MB): a runaway scene script that fills
+   * its heap ends its own thread (ERR_WORKER_OUT_OF_MEMORY), which the fleet restarts, instead
+   * of the process and every instance in it.
+   */
+  heapMb: number;
 }
 
 /** Where the worker's code is: beside the bundle, beside this module, or in dist/ when run from source (tests). */
@@ -59,10 +65,10 @@ export class ThreadRunner implements Runner {
     const env = instanceEnv(o.env, spec, o.logFormat);
     const heartbeat = new Heartbeat();
     const data: FleetWorkerData = { scene: o.scene, cwd: o.cwd, flags: o.serveFlags, shared: o.shared, heartbeat: heartbeat.buffer, cpus: spec.cpus, relayHealth: true };
-    const worker = new Worker(this.url, { workerData: data, env, stdout: true, stderr: true, name: spec.id });
+    const worker = new Worker(this.url, { workerData: data, env, stdout: true, stderr: true, name: spec.id, resourceLimits: { maxOldGenerationSizeMb: o.heapMb } });
     createInterface({ input: worker.stdout, crlfDelay: Infinity }).on('line', (l) => line(l, 'stdout'));
     createInterface({ input: worker.stderr, crlfDelay: Infinity }).on('line', (l) => line(`[${spec.id}] ${l}`, 'stderr'));
-    return new ThreadRun(worker, spec, heartbeat, o.timings, line);
+    return new ThreadRun(worker, spec, heartbeat, o.timings, line, o.heapMb);
   }
 }
 
@@ -74,6 +80,7 @@ class ThreadRun implements RunningInstance {
   private cpu: CpuSampler | null = null;
   private heapUsed: number | null = null;
   private ending: 'watchdog' | 'kill' | null = null;
+  private outOfMemory = false;
 
   constructor(
     private readonly worker: Worker,
@@ -81,6 +88,7 @@ class ThreadRun implements RunningInstance {
     private readonly heartbeat: Heartbeat,
     private readonly timings: InstanceTimings,
     line: (text: string, stream: 'stdout' | 'stderr') => void,
+    heapMb: number,
   ) {
     this.threadId = worker.threadId;
     const health = new ThreadHealthHost(worker, heartbeat, line);
@@ -91,7 +99,12 @@ class ThreadRun implements RunningInstance {
         this.cpu = new CpuSampler('self', msg.tid);
       } else if (msg.type === 'stats') this.heapUsed = msg.heapUsed;
     });
-    worker.on('error', (err) => line(`[${spec.id}] uncaught error on the instance's thread: ${err.stack ?? err.message}`, 'stderr'));
+    worker.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        this.outOfMemory = true;
+        line(`[${spec.id}] the instance's thread ran out of its ${heapMb} MB heap (--instance-heap-mb) and was ended`, 'stderr');
+      } else line(`[${spec.id}] uncaught error on the instance's thread: ${err.stack ?? err.message}`, 'stderr');
+    });
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code) => {
         const reason =
@@ -99,6 +112,8 @@ class ThreadRun implements RunningInstance {
             ? 'was ended by the fleet watchdog'
             : this.ending === 'kill'
               ? 'was terminated'
+              : this.outOfMemory
+                ? `ran out of its ${heapMb} MB heap`
               : code === EXIT.ok
                 ? 'exited (code 0)'
                 : code === EXIT.config

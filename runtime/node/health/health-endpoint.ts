@@ -46,6 +46,7 @@ export interface HealthEndpointOptions extends HealthEndpointSettings {
 
 const HEALTH_FILE_EVERY_MS = 500;
 const METRICS_TIMEOUT_MS = 500;
+const FIRST_METRICS_TIMEOUT_MS = 5_000;
 /**
  * Scrapes within this long of the last metrics text the game thread rendered get that text, and
  * concurrent scrapes share one request: rendering runs on the game thread, so however many
@@ -250,7 +251,8 @@ export class HealthEndpoint {
       const timer = setTimeout(() => {
         this.metricsWaiters.delete(id);
         resolve(this.lastMetrics); // the loop's thread is busy or stuck: the last snapshot, plus live gauges below
-      }, METRICS_TIMEOUT_MS);
+        // With no snapshot yet there is nothing to fall back on: the first scrape waits longer.
+      }, this.lastMetricsAt ? METRICS_TIMEOUT_MS : FIRST_METRICS_TIMEOUT_MS);
       this.metricsWaiters.set(id, (text) => {
         clearTimeout(timer);
         this.metricsWaiters.delete(id);

@@ -24,6 +24,7 @@ export class InstanceMetrics {
   readonly reloads: Counter<'result'>;
   readonly players: Gauge;
   readonly entities: Gauge;
+  private readonly renders: Counter;
 
   constructor(labels: { id: string; world: string }, source: MetricsSource) {
     const loop = () => source.loop();
@@ -117,11 +118,17 @@ export class InstanceMetrics {
     this.bytesIn = new Counter({ name: 'keel_network_received_bytes_total', help: 'Bytes received from clients.', registers });
     this.bytesOut = new Counter({ name: 'keel_network_sent_bytes_total', help: 'Bytes sent to clients.', registers });
     this.reloads = new Counter({ name: 'keel_scene_reloads_total', help: 'Scene hot reloads, by result.', labelNames: ['result'], registers });
+    this.renders = new Counter({
+      name: 'keel_metrics_renders_total',
+      help: 'Times the game thread rendered this text; scrapes share snapshots, so at most about two a second.',
+      registers,
+    });
     this.reloads.inc({ result: 'applied' }, 0);
     this.reloads.inc({ result: 'rejected' }, 0);
   }
 
   text(): Promise<string> {
+    this.renders.inc();
     return this.registry.metrics();
   }
 }
