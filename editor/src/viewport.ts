@@ -107,6 +107,12 @@ export class Viewport {
     this.editSim = this.makeSim(store.doc.value, RunMode.Editor);
     this.view = this.makeView(this.editSim, store.doc.value);
     this.pivot.name = 'selection pivot';
+    // A faint grid that does not hide what stands on it or shout against a bright sky.
+    for (const m of [this.grid.material].flat()) {
+      m.transparent = true;
+      m.opacity = 0.35;
+      m.depthWrite = false;
+    }
     this.addHelpers(this.view);
 
     this.disposers.push(store.onChange((c) => this.follow(c.doc)));

@@ -197,6 +197,16 @@ describe('editor workflows', { timeout: 90_000 }, () => {
     await h.page.click('[data-action="play"]');
   });
 
+  it('shows collider overlays on request', async () => {
+    const toggle = h.page.locator('label.toggle:has-text("Colliders")');
+    await toggle.locator('input').check();
+    expect(await toggle.getAttribute('class')).toContain('on');
+    await h.page.click('[data-entity-id="crate-10"]');
+    await h.shot('09-colliders');
+    await toggle.locator('input').uncheck();
+    expect(await toggle.getAttribute('class')).not.toContain(' on');
+  });
+
   it('creates a new scene from a template', async () => {
     await h.page.goto(`${h.url}/editor/`);
     await h.page.fill('.new-scene input', 'level-2');
