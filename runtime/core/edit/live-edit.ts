@@ -31,16 +31,18 @@ export function applyLiveEdit(sim: Simulation, edit: SceneEdit): SceneEdit {
   return inverse;
 }
 
-/**
- * Changes `sim.world` from matching `prev` to matching `next`. Everything is checked first
- * (touched entities valid, parents present in the running world): on a problem it throws
- * {@link SceneError} or {@link SceneEditError} and changes nothing.
- */
-export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: SceneDocument): void {
-  const world = sim.world;
+/** What differs between two versions of a document, by entity id. */
+export interface SceneDiff {
+  added: EntityDocument[];
+  removed: string[];
+  changed: { before: EntityDocument; after: EntityDocument }[];
+}
+
+/** Entities added, removed and changed (any field) from `prev` to `next`, matched by id. */
+export function diffScene(prev: SceneDocument, next: SceneDocument): SceneDiff {
   const prevById = new Map(prev.entities.map((e) => [e.id, e]));
-  const nextById = new Map(next.entities.map((e, i) => [e.id, { e, i }]));
-  const removed = prev.entities.filter((e) => !nextById.has(e.id)).map((e) => e.id);
+  const nextIds = new Set(next.entities.map((e) => e.id));
+  const removed = prev.entities.filter((e) => !nextIds.has(e.id)).map((e) => e.id);
   const added: EntityDocument[] = [];
   const changed: { before: EntityDocument; after: EntityDocument }[] = [];
   for (const e of next.entities) {
@@ -48,6 +50,18 @@ export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: Scene
     if (!before) added.push(e);
     else if (before !== e && !sameJson(before, e)) changed.push({ before, after: e });
   }
+  return { added, removed, changed };
+}
+
+/**
+ * Changes `sim.world` from matching `prev` to matching `next`. Everything is checked first
+ * (touched entities valid, parents present in the running world): on a problem it throws
+ * {@link SceneError} or {@link SceneEditError} and changes nothing.
+ */
+export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: SceneDocument): void {
+  const world = sim.world;
+  const nextById = new Map(next.entities.map((e, i) => [e.id, { e, i }]));
+  const { added, removed, changed } = diffScene(prev, next);
 
   // Check everything before changing anything.
   const problems: SceneProblem[] = [];

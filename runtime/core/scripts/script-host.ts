@@ -36,8 +36,28 @@ export class ScriptHost {
    */
   private order: ScriptInstance[] | null = null;
   private failures = 0;
+  private definitions: ReadonlyMap<string, ScriptDefinition>;
 
-  constructor(private readonly opts: ScriptHostOptions) {}
+  constructor(private readonly opts: ScriptHostOptions) {
+    this.definitions = opts.definitions;
+  }
+
+  /**
+   * Swaps the loaded modules (a hot reload re-imported them) and returns the previous set. Running
+   * instances keep their old module until restarted: see {@link staleInstances}.
+   */
+  setDefinitions(definitions: ReadonlyMap<string, ScriptDefinition>): ReadonlyMap<string, ScriptDefinition> {
+    const previous = this.definitions;
+    this.definitions = definitions;
+    return previous;
+  }
+
+  /** Ids of the entities whose running instance uses a module other than the one now loaded for it. */
+  staleInstances(): string[] {
+    const out: string[] = [];
+    for (const inst of this.instances.values()) if (this.definitions.get(inst.module) !== inst.def) out.push(inst.entityId);
+    return out;
+  }
 
   /** Number of script instances disabled after throwing. */
   get failed(): number {
@@ -52,7 +72,7 @@ export class ScriptHost {
     const spec = entity.components.script;
     if (!spec || !spec.modes.includes(this.opts.mode)) return;
     const module = this.opts.normalise(spec.module) ?? spec.module;
-    const def = this.opts.definitions.get(module);
+    const def = this.definitions.get(module);
     if (!def) {
       this.opts.logger.error({ entity: entity.id, script: module }, `script ${module} for entity ${entity.id} is not loaded; entity runs without it`);
       return;

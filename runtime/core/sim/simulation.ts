@@ -139,6 +139,30 @@ export class Simulation {
     this.doc = next;
   }
 
+  /**
+   * Brings the world in line with `next` (as {@link syncTo}) after swapping in freshly imported
+   * script modules: entities whose script module changed are restarted (destroy, then start next
+   * tick); every other script instance keeps its state. Returns the ids of the restarted
+   * entities. On a problem it throws and changes nothing (the old modules stay).
+   */
+  reload(next: SceneDocument, scripts: ReadonlyMap<string, ScriptDefinition>): string[] {
+    const previous = this.scripts.setDefinitions(scripts);
+    try {
+      this.syncTo(next);
+    } catch (err) {
+      this.scripts.setDefinitions(previous);
+      throw err;
+    }
+    const stale = this.scripts.staleInstances();
+    for (const id of stale) {
+      this.scripts.detach(id);
+      const e = this.world.get(id);
+      if (e) this.scripts.attach(e);
+    }
+    if (stale.length > 0) this.scripts.reorder([...this.world.values()].map((e) => e.id));
+    return stale;
+  }
+
   get tickNumber(): number {
     return this.currentTick;
   }

@@ -22,6 +22,8 @@ export class InstanceMetrics {
   readonly bytesIn: Counter;
   readonly bytesOut: Counter;
   readonly reloads: Counter<'result'>;
+  /** From the first file event of a reload to the tick that applied it. */
+  readonly reloadLatency: Histogram<'result'>;
   readonly players: Gauge;
   readonly entities: Gauge;
 
@@ -117,8 +119,14 @@ export class InstanceMetrics {
     this.bytesIn = new Counter({ name: 'keel_network_received_bytes_total', help: 'Bytes received from clients.', registers });
     this.bytesOut = new Counter({ name: 'keel_network_sent_bytes_total', help: 'Bytes sent to clients.', registers });
     this.reloads = new Counter({ name: 'keel_scene_reloads_total', help: 'Scene hot reloads, by result.', labelNames: ['result'], registers });
-    this.reloads.inc({ result: 'applied' }, 0);
-    this.reloads.inc({ result: 'rejected' }, 0);
+    for (const result of ['delta', 'full', 'rejected']) this.reloads.inc({ result }, 0);
+    this.reloadLatency = new Histogram({
+      name: 'keel_scene_reload_seconds',
+      help: 'Hot reload latency: from the file event to the tick that applied the new scene, by result (delta or full).',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
   }
 
   text(): Promise<string> {
