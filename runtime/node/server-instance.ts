@@ -458,7 +458,7 @@ export class ServerInstance {
     const ms = performance.now() - p.since;
     this.reloads++;
     this.metrics.reloads.inc({ result: p.kind });
-    this.metrics.reloadLatency.observe({ result: p.kind }, ms / 1000);
+    this.metrics.reloadLatency.observe(ms / 1000);
     this.watch(p.scene); // scripts the new version added
     this.log.info(
       { result: p.kind, ms: Math.round(ms * 10) / 10, entities: sim.world.size, hash: p.scene.hash.slice(0, 12), tick: n, ...detail },

@@ -92,7 +92,7 @@ describe('delta hot reload', () => {
     expect(bot.stats.welcomes).toBe(1);
     expect(bot.stats.closeCode).toBeNull();
     const playerAfter = pos(playerId)!;
-    expect(Math.hypot(playerAfter[0] - playerBefore[0], playerAfter[2] - playerBefore[2])).toBeLessThan(0.5);
+    expect(Math.hypot(playerAfter[0]! - playerBefore[0]!, playerAfter[2]! - playerBefore[2]!)).toBeLessThan(0.5);
     // Clients heard of the new version.
     await until(() => (bot.stats.sceneChanges.length === 1 ? true : undefined), 'the scene change announcement');
     expect(bot.stats.sceneChanges[0]).toMatchObject({ kind: 'delta', scene: 'live' });

@@ -23,7 +23,7 @@ export class InstanceMetrics {
   readonly bytesOut: Counter;
   readonly reloads: Counter<'result'>;
   /** From the first file event of a reload to the tick that applied it. */
-  readonly reloadLatency: Histogram<'result'>;
+  readonly reloadLatency: Histogram;
   readonly players: Gauge;
   readonly entities: Gauge;
 
@@ -122,8 +122,7 @@ export class InstanceMetrics {
     for (const result of ['delta', 'full', 'rejected']) this.reloads.inc({ result }, 0);
     this.reloadLatency = new Histogram({
       name: 'keel_scene_reload_seconds',
-      help: 'Hot reload latency: from the file event to the tick that applied the new scene, by result (delta or full).',
-      labelNames: ['result'],
+      help: 'Hot reload latency: from the first file event of a burst to the tick that applied the new scene (delta or full).',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
