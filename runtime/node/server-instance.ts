@@ -13,6 +13,8 @@ import {
   type Transport,
 } from '../core/index.js';
 import { diffScene } from '../core/edit/live-edit.js';
+import { checkSceneEdit, type SceneEdit } from '../core/edit/scene-edit.js';
+import { AdminServer } from './admin/admin-server.js';
 import { AssetRoot } from './assets.js';
 import type { ServerConfig } from './config.js';
 import type { PinoLogger } from './logger.js';
@@ -106,6 +108,11 @@ export class ServerInstance {
   private burstStart: number | null = null;
   /** The problems of the last rejected version, so an unchanged bad file is not logged again. */
   private lastRejection = '';
+  /** The admin channel, when config.adminPort is set. */
+  private admin: AdminServer | null = null;
+  private adminPort = 0;
+  /** While the loop is paused from the admin channel, this keeps the heartbeat alive (no watchdog exit). */
+  private pausedBeat: NodeJS.Timeout | null = null;
   private watcher: FSWatcher | null = null;
   /** Absolute paths of the files whose changes reload the scene (the watcher watches their folders). */
   private readonly watched = new Set<string>();
@@ -227,6 +234,7 @@ export class ServerInstance {
         disconnect: (c, code, reason) => this.session.disconnect(c, code, reason),
       });
       this.boundPort = port;
+      if (this.config.adminPort !== 0) await this.startAdmin();
       await health;
       this.lifecycle = 'running';
       this.loopDone = this.loop.start();
@@ -250,8 +258,8 @@ export class ServerInstance {
     }
     if (this.config.watch) await this.startWatching();
     this.log.info(
-      { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, physics: this.config.physics, startMs: Math.round(performance.now() - t0) },
-      `Listening on ${this.config.host}:${this.boundPort} at ${this.config.tickRate} Hz${this.healthPort ? `; health on :${this.healthPort}` : ''}`,
+      { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, adminPort: this.adminPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, physics: this.config.physics, startMs: Math.round(performance.now() - t0) },
+      `Listening on ${this.config.host}:${this.boundPort} at ${this.config.tickRate} Hz${this.healthPort ? `; health on :${this.healthPort}` : ''}${this.adminPort ? `; admin on ${this.config.adminHost}:${this.adminPort}` : ''}`,
     );
   }
 
@@ -261,10 +269,65 @@ export class ServerInstance {
     await this.loop.stop();
     await this.loopDone;
     await this.transport.close(1001, 'server failed to start');
+    await this.admin?.close();
     this.sim?.dispose();
     await this.health?.stop();
     this.agones?.close();
     this.lifecycle = 'stopped';
+  }
+
+  /** Binds the admin channel (see runtime/node/admin/admin-server.ts). */
+  private async startAdmin(): Promise<void> {
+    const c = this.config;
+    const loop = this.loop;
+    this.admin = new AdminServer({
+      port: c.adminPort,
+      host: c.adminHost,
+      token: c.adminToken!,
+      origins: c.adminOrigins,
+      log: this.log,
+      target: {
+        info: () => ({ instance: c.id, world: c.world, scene: this.scene?.doc.name ?? '', sceneHash: this.scene?.hash ?? '', tickRate: c.tickRate }),
+        simulation: () => this.sim,
+        tick: () => loop.nextTick,
+        paused: () => loop.isPaused,
+        pendingSteps: () => loop.pendingSteps,
+        pause: () => this.pauseLoop(),
+        resume: () => this.resumeLoop(),
+        step: (n) => loop.step(n),
+        pushEdit: (edit) => this.pushEdit(edit),
+      },
+    });
+    this.adminPort = (await this.admin.listen()).port;
+  }
+
+  /** The admin port actually bound (0 when the channel is off). */
+  get boundAdminPort(): number {
+    return this.adminPort;
+  }
+
+  private pauseLoop(): void {
+    if (this.loop.isPaused) return;
+    this.loop.pause();
+    // A paused loop is a developer looking, not a hung server: keep the heartbeat going so the
+    // stall check and the watchdog leave it be.
+    this.pausedBeat = setInterval(() => {
+      (this.health?.heartbeat ?? this.sharedHeartbeat)?.beat(this.loop.nextTick, this.session.playerCount, this.sim?.world.size ?? 0);
+    }, 250);
+  }
+
+  private resumeLoop(): void {
+    if (this.pausedBeat) clearInterval(this.pausedBeat);
+    this.pausedBeat = null;
+    this.loop.resume();
+  }
+
+  /** A scene edit applied to the live world only (the admin channel's push edit); the file is untouched. */
+  private pushEdit(edit: SceneEdit): void {
+    const why = checkSceneEdit(edit);
+    if (why) throw new Error(why);
+    if (!this.sim) throw new Error('no running world');
+    this.sim.applyEdit(edit);
   }
 
   private async startHealth(): Promise<void> {
@@ -299,7 +362,9 @@ export class ServerInstance {
     // at its end, within half the shutdown grace (5 s at most) so it never costs the exit code.
     const agonesShutdown = this.agones?.shutdown(Math.min(5000, this.config.shutdownGraceMs / 2));
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    if (this.pausedBeat) clearInterval(this.pausedBeat);
     await this.watcher?.close();
+    await this.admin?.close();
     await this.loop.stop(); // the tick in progress finishes
     await this.loopDone;
     await this.transport.close(1001, 'server shutting down');
@@ -391,6 +456,8 @@ export class ServerInstance {
       scripts: scene.scripts,
       heightfields: scene.heightfields,
       ...(this.physics ? { physics: this.physics } : {}),
+      onScriptError: ({ entity, script, hook, error }) =>
+        this.admin?.scriptError({ entity, script, hook, message: error.message, stack: error.stack, tick: this.loop.nextTick }),
     });
   }
 

@@ -20,6 +20,8 @@ export interface ScriptHostOptions {
   world: WorldApi;
   entityApi(entity: Entity): EntityApi;
   normalise(path: string): string | null;
+  /** Told of each script instance disabled after throwing (after it is logged). */
+  onError?(error: { entity: string; script: string; hook: ScriptHook; error: Error }): void;
 }
 
 /**
@@ -161,5 +163,6 @@ export class ScriptHost {
       { entity: inst.entityId, script: inst.module, hook, err: e },
       `script ${inst.module} on entity ${inst.entityId} threw in ${hook}: ${e.message}; disabled for this entity`,
     );
+    this.opts.onError?.({ entity: inst.entityId, script: inst.module, hook, error: e });
   }
 }

@@ -8,7 +8,7 @@ import { normaliseAssetPath } from '../scene/paths.js';
 import type { EntityDocument, SceneDocument } from '../scene/schema.js';
 import { defaultComponent, SceneError, validateEntity } from '../scene/validate.js';
 import type { EntityApi, ScriptDefinition, WorldApi } from '../scripts/script.js';
-import { ScriptHost } from '../scripts/script-host.js';
+import { ScriptHost, type ScriptHostOptions } from '../scripts/script-host.js';
 import { parentsFirst, World, type Entity } from '../world/world.js';
 import type { SceneEdit } from '../edit/scene-edit.js';
 import { applyLiveEdit, reconcileWorld } from '../edit/live-edit.js';
@@ -40,6 +40,8 @@ export interface SimulationOptions {
   scripts?: ReadonlyMap<string, ScriptDefinition>;
   /** Heightfield assets keyed by normalised asset path. */
   heightfields?: ReadonlyMap<string, HeightfieldData>;
+  /** Told of each script instance disabled after throwing (the server's admin channel streams these). */
+  onScriptError?: ScriptHostOptions['onError'];
 }
 
 /**
@@ -74,6 +76,7 @@ export class Simulation {
       world: worldApi,
       entityApi: (e) => this.entityApi(e),
       normalise: normaliseAssetPath,
+      ...(opts.onScriptError ? { onError: opts.onScriptError } : {}),
     });
     this.world.on((ev) => {
       if (ev.type === 'added') {
