@@ -221,8 +221,7 @@ export class AdminServer {
         return this.loopState();
       case 'step':
         t.step(msg.ticks ?? 1);
-        // The ticks run on the loop's next turn; report once they have.
-        setImmediate(() => this.loopState());
+        this.afterSteps(0);
         return;
       case 'edit': {
         const id = msg.id ?? null;
@@ -238,6 +237,15 @@ export class AdminServer {
       case 'physics':
         return this.send(c, { type: 'physics', ...this.physicsView() });
     }
+  }
+
+  /** Reports the loop's state once the asked-for ticks have run (they run on the loop's next turn). */
+  private afterSteps(tries: number): void {
+    if (this.opts.target.pendingSteps() > 0 && tries < 200) {
+      setTimeout(() => this.afterSteps(tries + 1), 5);
+      return;
+    }
+    this.loopState();
   }
 
   private loopState(): void {
