@@ -13,7 +13,7 @@ import {
   type Transport,
 } from '../core/index.js';
 import { diffScene } from '../core/edit/live-edit.js';
-import { type SceneEdit } from '../core/edit/scene-edit.js';
+import type { SceneEdit } from '../core/edit/scene-edit.js';
 import { checkSceneEdit } from '../core/edit/check-scene-edit.js';
 import { AdminServer } from './admin/admin-server.js';
 import { AssetRoot } from './assets.js';
