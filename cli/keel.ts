@@ -78,6 +78,16 @@ program
   });
 
 program
+  .command('edit')
+  .description('open the scene editor for a folder of scenes: starts the dev server on 127.0.0.1 and prints the editor address')
+  .argument('[scenes-dir]', 'folder of scene files (env: KEEL_SCENES_DIR; default: ./scenes)')
+  .option('--port <port>', 'dev server port (env: KEEL_WEB_PORT; default: 5173)')
+  .action(async (dir: string | undefined, opts: { port?: string }) => {
+    const { edit } = await import('./edit.js');
+    process.exitCode = await edit({ scenesDir: dir, port: opts.port, env: process.env, cwd: process.cwd() });
+  });
+
+program
   .command('schema')
   .description('print the scene JSON Schema, or write it with --out')
   .option('--out <file>', 'write to this file instead of stdout')

@@ -25,8 +25,9 @@ const result = await build({
   minifyWhitespace: true,
   metafile: true,
   logLevel: 'warning',
-  // Optional native speed-ups of ws and the macOS watcher: loaded only if installed.
-  external: ['bufferutil', 'utf-8-validate', 'fsevents'],
+  // Optional native speed-ups of ws and the macOS watcher: loaded only if installed. Vite
+  // (a dev dependency) is imported by `keel edit` on use and never bundled into the server.
+  external: ['bufferutil', 'utf-8-validate', 'fsevents', 'vite'],
   // The entry keeps its own #! line; esbuild puts it above this banner.
   banner: { js: "import { createRequire as __keelRequire } from 'node:module'; const require = __keelRequire(import.meta.url);" },
 });

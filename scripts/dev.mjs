@@ -52,6 +52,7 @@ process.stdout.write(
     `  Server  ${ws}  (keel serve ${sceneFile}, pid ${server.pid})`,
     `  Client  ${web}/client/?scene=${scene}&server=${ws}`,
     `  Local   ${web}/client/?scene=${scene}   (plays the scene in the page, no server)`,
+    `  Editor  ${web}/editor/?scene=${scene}`,
     '',
   ].join('\n') + '\n',
 );

@@ -35,7 +35,8 @@ export interface SceneChangedPayload {
 
 /**
  * Dev-server plugin that serves the scenes folder read-only:
- *   GET /__keel/scenes            → `{ "scenes": [{ "name", "file" }] }`, the *.json scenes
+ *   GET /__keel/scenes            → `{ "scenes": [{ "name", "file" }], "assets": ["scripts/x.js", …] }`,
+ *                                   the *.json scenes and every servable file below them
  *   GET /__keel/scenes/<path>     → that file, if it is a .json, .js, .mjs, .khf or .glb inside
  * Paths are checked twice: as asset paths (no absolute path, no `..` out, no backslash, no
  * dot-segment) and after resolving symlinks (the real file must still be inside the folder).
@@ -82,7 +83,7 @@ async function handle(dir: string, req: IncomingMessage, res: ServerResponse): P
   } catch {
     return send(res, 400, { error: 'malformed path encoding' });
   }
-  if (rest === '') return send(res, 200, { scenes: await listScenes(dir) });
+  if (rest === '') return send(res, 200, { scenes: await listScenes(dir), assets: await listAssets(dir) });
   const norm = normaliseAssetPath(rest);
   if (norm === null || norm !== rest || norm.split('/').some((s) => s.startsWith('.'))) {
     return send(res, 400, { error: `"${rest}" is not a path inside the scenes folder` });
@@ -117,6 +118,23 @@ async function listScenes(dir: string): Promise<{ name: string; file: string }[]
     .filter((n) => n.endsWith('.json') && n !== 'keel-scene.schema.json' && isSceneName(n.slice(0, -5)))
     .sort()
     .map((n) => ({ name: n.slice(0, -5), file: n }));
+}
+
+/** Every servable file under the folder (for the editor's asset and script pickers), at most 5000, hidden names skipped. */
+async function listAssets(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    if (depth > 8 || out.length >= 5000) return;
+    const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (e.name.startsWith('.') || out.length >= 5000) continue;
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path, depth + 1);
+      else if (e.isFile() && CONTENT_TYPES[extname(e.name).toLowerCase()] && !(rel === '' && e.name.endsWith('.json'))) out.push(path);
+    }
+  };
+  await walk('', 0);
+  return out.sort();
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
