@@ -24,6 +24,11 @@ export async function fmt(files: string[], cwd: string, opts: { check: boolean }
       invalid++;
       continue;
     }
+    if (isJsonSchema(text)) {
+      // `keel fmt scenes/*.json` also matches the published schema beside the scenes.
+      process.stderr.write(`skipped ${shown}: a JSON Schema, not a scene\n`);
+      continue;
+    }
     let canonical: string;
     try {
       canonical = formatSceneText(text, shown);
@@ -51,4 +56,13 @@ export async function fmt(files: string[], cwd: string, opts: { check: boolean }
   }
   if (!opts.check && rewritten === 0 && invalid === 0) process.stdout.write(`${n(files.length)} already canonical\n`);
   return invalid > 0 ? 1 : 0;
+}
+
+function isJsonSchema(text: string): boolean {
+  try {
+    const v = JSON.parse(text) as { $schema?: unknown; format?: unknown };
+    return typeof v.$schema === 'string' && /^https?:\/\/json-schema\.org\//.test(v.$schema) && v.format === undefined;
+  } catch {
+    return false;
+  }
 }

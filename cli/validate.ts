@@ -3,6 +3,7 @@ import { RunMode, SceneError } from '../runtime/core/index.js';
 import { AssetRoot } from '../runtime/node/assets.js';
 import { loadSceneFile } from '../runtime/node/scene-loader.js';
 import { inspectSceneFile } from '../runtime/node/script-check.js';
+import { checkModels } from '../runtime/node/model-check.js';
 
 /**
  * `keel validate`: checks each scene and what it references (scripts parse and export hooks,
@@ -22,6 +23,8 @@ export async function validate(files: string[], cwd: string, assetsDir: string |
       const scene = opts.importScripts
         ? await loadSceneFile(file, assets, RunMode.Server, cwd).then((s) => ({ doc: s.doc, scripts: s.scripts.size, heightfields: s.heightfields.size }))
         : await inspectSceneFile(file, assets, RunMode.Server, cwd);
+      const modelProblems = await checkModels(scene.doc, assets, relative(cwd, file) || file);
+      if (modelProblems.length > 0) throw new SceneError(modelProblems);
       const e = scene.doc.entities.length;
       const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
       process.stdout.write(

@@ -15,6 +15,9 @@ export const AJV_OPTIONS = {
   strictTuples: false,
 };
 
+/** Annotation keywords in schema.ts that only the editor's inspector reads; validation ignores them. */
+export const ANNOTATIONS = ['units', 'control'];
+
 export function jsonSchemaText(sceneSchema) {
   const schema = { $schema: 'http://json-schema.org/draft-07/schema#', ...JSON.parse(JSON.stringify(sceneSchema)) };
   return `${JSON.stringify(schema, null, 2)}\n`;
@@ -22,6 +25,7 @@ export function jsonSchemaText(sceneSchema) {
 
 export function validatorSource(sceneSchema) {
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true, esm: true, lines: false } });
+  ajv.addVocabulary(ANNOTATIONS);
   const validate = ajv.compile(sceneSchema);
   let code = standalone.default(ajv, validate);
   // Standalone ESM output still require()s Ajv's small runtime helpers; turn those into imports.

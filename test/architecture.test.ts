@@ -139,6 +139,15 @@ describe('dependency rule', () => {
     ]);
   });
 
+  it('the client app imports runtime/browser and the core, never runtime/node or node:*', () => {
+    expect(sourceFiles('client').length).toBeGreaterThan(0);
+    expect(
+      violations('client', (spec, file) =>
+        NODE_BUILTINS.has(spec) || spec.startsWith('node:') ? 'Node built-in' : resolvesInto(spec, file, 'runtime/node', REPO) || resolvesInto(spec, file, 'cli', REPO) ? 'node side' : null,
+      ),
+    ).toEqual([]);
+  });
+
   it('cli reaches only runtime/node and runtime/core, never the browser side', () => {
     expect(violations('cli', CLI_RULE)).toEqual([]);
   });

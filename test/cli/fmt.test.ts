@@ -21,10 +21,13 @@ async function copyScenes(): Promise<string> {
 }
 
 describe('keel fmt', () => {
-  it('--check exits 0 on the committed scenes, which are canonical', async () => {
-    const r = await runKeel(['fmt', '--check', 'scenes/arena.json', 'scenes/terrain.json', 'scenes/freeze-test.json']);
+  it('--check exits 0 on the committed scenes, which are canonical, skipping the schema a glob also matches', async () => {
+    const files = (await readdir(SCENES)).filter((f) => f.endsWith('.json')).map((f) => `scenes/${f}`);
+    expect(files).toContain('scenes/keel-scene.schema.json');
+    const r = await runKeel(['fmt', '--check', ...files]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('skipped scenes/keel-scene.schema.json: a JSON Schema, not a scene\n');
   });
 
   it('--check exits 1 on a reformatted file, listing only it, and changes nothing', async () => {

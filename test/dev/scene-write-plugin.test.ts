@@ -137,6 +137,12 @@ describe('scene write API', () => {
       ]),
     );
     expect(await diskArena()).toBe(arenaText);
+    const deep = JSON.parse(arenaText) as { entities: { components: Record<string, any> }[] };
+    deep.entities[0]!.components.script = { module: 'x.js', props: { deep: 'DEEP' } };
+    const nested = await put('arena.json', JSON.stringify(deep).replace('"DEEP"', '['.repeat(100_000) + ']'.repeat(100_000)));
+    expect(nested.status, nested.body).toBe(422);
+    expect(nested.json.problems[0].rule).toBe('depth');
+    expect(await diskArena()).toBe(arenaText);
     const syntax = await put('arena.json', '{"format": "keel-scene",');
     expect(syntax.status).toBe(422);
     expect(syntax.json.problems[0].rule).toBe('json-syntax');

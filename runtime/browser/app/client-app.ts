@@ -1,5 +1,5 @@
 import * as THREE from 'three';
-import { RunMode, SceneError, type Vec3 } from '../../core/index.js';
+import { RunMode, SceneError, worldFromScene, type Vec3 } from '../../core/index.js';
 import { Sounds } from '../audio/sounds.js';
 import { Hud } from '../hud/hud.js';
 import { PlayerInputSource } from '../input/player-input.js';
@@ -28,6 +28,8 @@ import { NameLabels } from './name-labels.js';
  *   player     the own player's position, or null
  *   banner     the banner text, or null
  *   error      the error overlay's title, or null
+ *   playerId   the own player's entity id, or null
+ *   entity(id) an entity of the drawn world as `{ id, position, rotation }` copies, or null
  * Every property is a getter over the live page; assigning to one throws.
  */
 export interface KeelDebugHandle {
@@ -44,6 +46,8 @@ export interface KeelDebugHandle {
   readonly player: Vec3 | null;
   readonly banner: string | null;
   readonly error: string | null;
+  readonly playerId: string | null;
+  entity(id: string): { id: string; position: Vec3; rotation: [number, number, number, number] } | null;
 }
 
 /** Minimal view of Vite's `import.meta.hot`, so the app works without a dev server too. */
@@ -72,6 +76,8 @@ export class ClientApp {
   private readonly follow = new FollowCamera();
   private session: PlaySession | null = null;
   private view: WorldView | null = null;
+  /** The scene as the file has it, drawn from its own camera while a connected session has no world yet. */
+  private preview: WorldView | null = null;
   private labels: NameLabels | null = null;
   private scene: BrowserScene | null = null;
   private mode: KeelDebugHandle['mode'] = 'loading';
@@ -156,9 +162,9 @@ export class ClientApp {
     }
   }
 
-  private makeView(scene: BrowserScene): WorldView {
+  private makeView(scene: BrowserScene, world = this.session!.world): WorldView {
     return new WorldView({
-      world: this.session!.world,
+      world,
       heightfields: scene.heightfields,
       environment: scene.doc.settings.environment,
       loadModel: (asset) =>
@@ -231,26 +237,31 @@ export class ClientApp {
       if (Math.hypot(own[0], own[2]) > 1) this.input.yaw = Math.atan2(own[0], own[2]);
     }
     let camera: THREE.PerspectiveCamera;
+    let drawn = view;
     if (own) {
       this.follow.update(own, this.input.yaw, this.input.pitch, dt);
       camera = this.follow.camera;
+    } else if (session.world.size === 0 && this.scene) {
+      this.preview ??= this.makeView(this.scene, worldFromScene(this.scene.doc));
+      drawn = this.preview;
+      camera = drawn.activeCamera;
     } else camera = view.activeCamera;
-    view.sync();
+    drawn.sync();
     resizeToDisplay(this.renderer, camera);
     this.renderer.info.reset();
-    this.renderer.render(view.scene, camera);
+    this.renderer.render(drawn.scene, camera);
     this.drawCalls = this.renderer.info.render.calls;
     this.labels?.render(camera);
     this.hud.update(status, this.scene?.name ?? '', this.fps);
-    this.hud.setHintVisible(!this.input.locked && this.errorTitle === null);
+    this.hud.setHintVisible(own !== null && !this.input.locked && this.errorTitle === null);
   }
 
   private applyStatus(s: SessionStatus): void {
     if (s.state === 'refused') this.setBanner(`Refused by the server: ${s.reason ?? 'no reason given'}`, 'error');
-    else if (s.state === 'reconnecting') this.setBanner(`Connection lost${s.reason ? ` (${s.reason})` : ''}, reconnecting…`, 'warn');
+    else if (s.state === 'reconnecting') this.setBanner(`Reconnecting to the server…${s.reason ? ` (${s.reason})` : ''}`, 'warn');
     else if (s.state === 'connecting') this.setBanner('Connecting…', 'info');
     else if (s.state === 'closed') this.setBanner(`Disconnected: ${s.reason ?? 'closed'}`, 'error');
-    else if (s.state === 'connected' && this.bannerText !== null && /^(Connecting|Connection lost|Refused)/.test(this.bannerText)) this.setBanner(null);
+    else if (s.state === 'connected' && this.bannerText !== null && /^(Connecting|Reconnecting|Refused)/.test(this.bannerText)) this.setBanner(null);
   }
 
   private setBanner(text: string | null, kind: 'info' | 'warn' | 'error' = 'info'): void {
@@ -270,6 +281,8 @@ export class ClientApp {
   }
 
   private teardown(): void {
+    this.preview?.dispose();
+    this.preview = null;
     this.labels?.dispose();
     this.labels = null;
     this.view?.dispose();
@@ -321,6 +334,13 @@ export class ClientApp {
       },
       get error() {
         return app.errorTitle;
+      },
+      get playerId() {
+        return app.session?.ownEntityId ?? null;
+      },
+      entity(id: string) {
+        const e = app.session?.world.get(String(id));
+        return e ? { id: e.id, position: [...e.position] as Vec3, rotation: [...e.rotation] as [number, number, number, number] } : null;
       },
     });
     Object.defineProperty(window, 'keel', { value: handle, writable: false, configurable: false, enumerable: true });

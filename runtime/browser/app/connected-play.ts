@@ -37,8 +37,9 @@ export interface ConnectedPlayOptions {
 /** What the display world holds per replicated entity. */
 interface Shown {
   entity: Entity;
-  /** The mirrored components object it was built from: a new object means new components. */
+  /** The mirrored components object it was built from, and its JSON (a full snapshot sends equal components as new objects). */
   components: Readonly<Record<string, unknown>>;
+  json: string;
 }
 
 /**
@@ -58,6 +59,8 @@ export class ConnectedPlay implements PlaySession {
   private readonly shown = new Map<number, Shown>();
   private welcome: Welcome | null = null;
   private acked = 0;
+  /** The newest applied snapshot tick not yet acknowledged by an input or an ack. */
+  private unackedTick = 0;
   private seq = 0;
   private readonly unacked: PlayerInput[] = [];
   private lastFrame: number | null = null;
@@ -116,8 +119,15 @@ export class ConnectedPlay implements PlaySession {
         this.unacked.push(input);
         if (this.unacked.length > REDUNDANT_INPUTS) this.unacked.shift();
         this.connection.sendInput(this.acked, this.unacked);
+        this.unackedTick = 0;
       });
     } else this.stepper.advance(nowMs, () => {});
+    if (this.unackedTick !== 0) {
+      // No input went out this frame (not spawned yet, or no tick due): acknowledge anyway, or
+      // every snapshot stays a full one.
+      this.connection.sendAck(this.unackedTick);
+      this.unackedTick = 0;
+    }
     this.interpolate(nowMs, dtS);
     if (dtS > 0) this.impacts.afterTick(dtS, events);
     return events;
@@ -179,6 +189,7 @@ export class ConnectedPlay implements PlaySession {
   private onSnapshot(s: Snapshot): void {
     if (!this.mirror.apply(s)) return; // out of order or against a dropped baseline
     this.acked = s.tick;
+    this.unackedTick = s.tick;
     const entities = this.mirror.entities;
     this.buffer.push(s.tick, entities, performance.now());
     this.syncMembership(entities);
@@ -195,6 +206,10 @@ export class ConnectedPlay implements PlaySession {
   private syncMembership(entities: ReadonlyMap<number, MirroredEntity>): void {
     for (const [netId, shown] of this.shown) {
       const m = entities.get(netId);
+      if (m && m.id === shown.entity.id && m.components !== shown.components) {
+        const json = JSON.stringify(m.components);
+        if (json === shown.json) shown.components = m.components;
+      }
       if (!m || m.id !== shown.entity.id || m.components !== shown.components) {
         this.world.remove(shown.entity.id);
         this.shown.delete(netId);
@@ -207,7 +222,7 @@ export class ConnectedPlay implements PlaySession {
       if (!checked.ok) continue; // not drawable; the server still simulates it
       const entity = this.world.add(checked.entity);
       this.world.setPose(entity, [...m.position], [...m.rotation]);
-      this.shown.set(netId, { entity, components: m.components });
+      this.shown.set(netId, { entity, components: m.components, json: JSON.stringify(m.components) });
     }
   }
 

@@ -107,11 +107,12 @@ export class Hud {
     }
     this.overlay.append(box);
     this.overlay.hidden = false;
-    this.hint.hidden = true;
+    this.root.hidden = true;
   }
 
   hideError(): void {
     this.overlay.hidden = true;
+    this.root.hidden = false;
   }
 }
 

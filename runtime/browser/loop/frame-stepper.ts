@@ -28,8 +28,9 @@ export class FrameStepper {
     this.acc += Math.max(0, nowMs - this.last);
     this.last = nowMs;
     let n = 0;
-    while (this.acc >= this.stepMs && n < this.maxTicksPerFrame) {
-      this.acc -= this.stepMs;
+    // The epsilon keeps 3 × (1000/60) ms from counting as 2 ticks after rounding.
+    while (this.acc + 1e-9 >= this.stepMs && n < this.maxTicksPerFrame) {
+      this.acc = Math.max(0, this.acc - this.stepMs);
       step(this.stepMs / 1000, ++this.tick);
       n++;
     }

@@ -93,6 +93,12 @@ export class GameConnection {
     this.send(encodeClient({ type: MessageType.Input, ack, inputs }, this.writer));
   }
 
+  /** Acknowledges a snapshot without input (a client with nothing to send still needs deltas). */
+  sendAck(tick: number): void {
+    if (!this.open) return;
+    this.send(encodeClient({ type: MessageType.Ack, tick }, this.writer));
+  }
+
   /** Closes for good (no reconnect). */
   close(reason = 'client closed'): void {
     this.stopped = true;

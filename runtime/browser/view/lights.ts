@@ -31,7 +31,7 @@ export function buildLight(c: LightComponent): THREE.Light {
       const light = new THREE.DirectionalLight(color, c.intensity);
       aim(light);
       if (c.castShadow) {
-        shadows(light, 2048);
+        shadows(light, 1024);
         const cam = light.shadow.camera;
         cam.left = cam.bottom = -DIRECTIONAL_SHADOW_EXTENT;
         cam.right = cam.top = DIRECTIONAL_SHADOW_EXTENT;

@@ -9,7 +9,7 @@ export interface WorldViewOptions {
   world: World;
   /** Heightfield assets by normalised asset path: heightfield colliders are drawn as terrain. */
   heightfields?: ReadonlyMap<string, HeightfieldData>;
-  /** Loads a `model` mesh's asset (a GLB); the view clones the result per entity. */
+  /** Loads a `model` mesh's asset (a GLB); its meshes are drawn instanced like primitives. */
   loadModel?: (asset: string) => Promise<THREE.Object3D>;
   /** The scene's `settings.environment`; a neutral sky when absent. */
   environment?: EnvironmentSettings;
@@ -22,16 +22,27 @@ interface Visual {
   readonly entity: Entity;
   /** Posed like the entity; lights, cameras, models and overlays hang under it. */
   readonly anchor: THREE.Object3D;
-  batch: MeshBatch | null;
-  slot: number;
+  /** Where the entity is drawn: its slot in each batch, and the part's pose within the entity (models). */
+  readonly parts: Map<MeshBatch, { slot: number; local: THREE.Matrix4 | null }>;
   readonly scale: THREE.Vector3;
   /** `entity.version` when last placed. */
   version: number;
   /** Bumped when the visual is rebuilt, so a model that finishes loading late is dropped. */
   generation: number;
+  /** The anchor's pose lags the entity's: refreshed on demand while nothing hangs under it. */
+  anchorStale: boolean;
+}
+
+/** One mesh of a loaded model: shared geometry and material, and its pose within the model. */
+interface ModelPart {
+  geometry: THREE.BufferGeometry;
+  material: THREE.Material;
+  local: THREE.Matrix4;
 }
 
 const tmpMatrix = new THREE.Matrix4();
+const tmpPart = new THREE.Matrix4();
+const WHITE = new THREE.Color(1, 1, 1);
 const tmpPosition = new THREE.Vector3();
 const tmpQuaternion = new THREE.Quaternion();
 
@@ -62,7 +73,7 @@ export class WorldView {
   private readonly visuals = new Map<string, Visual>();
   private readonly batches = new Map<string, MeshBatch>();
   private readonly cache = new GeometryCache();
-  private readonly models = new Map<string, Promise<THREE.Object3D>>();
+  private readonly models = new Map<string, Promise<ModelPart[]>>();
   private readonly ownedResources: { dispose(): void }[] = [];
   private readonly unsubscribe: () => void;
   private undoEnvironment: () => void;
@@ -100,7 +111,9 @@ export class WorldView {
 
   /** The anchor of an entity: an Object3D posed like it, to attach overlays, labels or gizmos to. */
   anchorOf(id: string): THREE.Object3D | undefined {
-    return this.visuals.get(id)?.anchor;
+    const v = this.visuals.get(id);
+    if (v?.anchorStale) this.poseAnchor(v);
+    return v?.anchor;
   }
 
   /** The entity an object belongs to (an anchor or anything under one), or of an instance of a batch. */
@@ -159,10 +172,11 @@ export class WorldView {
   private onWorldEvent(ev: WorldEvent): void {
     if (ev.type === 'added') this.build(ev.entity);
     else if (ev.type === 'removed') this.destroy(ev.entity.id);
-    else {
+    else if (ev.type === 'changed') {
       this.destroy(ev.entity.id);
       this.build(ev.entity);
     }
+    // 'posed', 'reparented', 'relabelled': the pose comes through the entity's version in sync().
   }
 
   private build(e: Entity): void {
@@ -172,20 +186,14 @@ export class WorldView {
     anchor.userData.keelEntity = e.id;
     anchor.matrixAutoUpdate = false;
     const s = c.transform?.scale ?? [1, 1, 1];
-    const v: Visual = { entity: e, anchor, batch: null, slot: -1, scale: new THREE.Vector3(s[0], s[1], s[2]), version: -1, generation: 0 };
+    const v: Visual = { entity: e, anchor, parts: new Map(), scale: new THREE.Vector3(s[0], s[1], s[2]), version: -1, generation: 0, anchorStale: true };
     const hidden = this.opts.hidden?.(e) ?? false;
     if (c.mesh && !hidden) {
       const key = GeometryCache.meshKey(c.mesh);
       const material = c.material ?? { color: '#cccccc', roughness: 0.8, metalness: 0, opacity: 1 };
       if (key !== null) {
-        const batchKey = `${key}|${GeometryCache.materialKey(material)}`;
-        let batch = this.batches.get(batchKey);
-        if (!batch) {
-          batch = new MeshBatch(batchKey, this.cache.geometry(c.mesh), this.cache.material(material), this.batchRoot);
-          this.batches.set(batchKey, batch);
-        }
-        v.batch = batch;
-        v.slot = batch.add(e.id, composeMatrix(e, v.scale), new THREE.Color(material.color));
+        const batch = this.batch(`${key}|${GeometryCache.materialKey(material)}`, () => this.cache.geometry(c.mesh!), () => this.cache.material(material));
+        v.parts.set(batch, { slot: batch.add(e.id, composeMatrix(e, v.scale), new THREE.Color(material.color)), local: null });
       } else if (c.mesh.shape === 'model') {
         this.attachModel(v, c.mesh.asset);
       }
@@ -219,14 +227,15 @@ export class WorldView {
     if (!v) return;
     this.visuals.delete(id);
     v.generation++;
-    if (v.batch) {
-      const moved = v.batch.remove(v.slot);
-      if (moved !== null) this.visuals.get(moved)!.slot = v.slot;
-      if (v.batch.count === 0) {
-        v.batch.dispose();
-        this.batches.delete(v.batch.key);
+    for (const [batch, part] of v.parts) {
+      const moved = batch.remove(part.slot);
+      if (moved !== null) this.visuals.get(moved)!.parts.get(batch)!.slot = part.slot;
+      if (batch.count === 0) {
+        batch.dispose();
+        this.batches.delete(batch.key);
       }
     }
+    v.parts.clear();
     v.anchor.traverse((o) => {
       if (o.userData.keelOwned && o instanceof THREE.Mesh) {
         o.geometry.dispose();
@@ -253,10 +262,31 @@ export class WorldView {
   private place(v: Visual): void {
     const e = v.entity;
     v.version = e.version;
+    // Most entities are only instances: their anchors are posed when something hangs under them
+    // or someone asks for them, not for every move.
+    if (v.anchor.children.length > 0) this.poseAnchor(v);
+    else v.anchorStale = true;
+    if (v.parts.size === 0) return;
+    const m = composeMatrix(e, v.scale);
+    for (const [batch, part] of v.parts) batch.setMatrix(part.slot, part.local ? tmpPart.multiplyMatrices(m, part.local).elements : m.elements);
+  }
+
+  private batch(key: string, geometry: () => THREE.BufferGeometry, material: () => THREE.Material): MeshBatch {
+    let batch = this.batches.get(key);
+    if (!batch) {
+      batch = new MeshBatch(key, geometry(), material(), this.batchRoot);
+      this.batches.set(key, batch);
+    }
+    return batch;
+  }
+
+  /** Draws a model's meshes instanced, one batch per mesh of the model, once it has loaded. */
+  private poseAnchor(v: Visual): void {
+    const e = v.entity;
     v.anchor.position.set(e.position[0], e.position[1], e.position[2]);
     v.anchor.quaternion.set(e.rotation[0], e.rotation[1], e.rotation[2], e.rotation[3]);
     v.anchor.updateMatrix();
-    if (v.batch) v.batch.setMatrix(v.slot, composeMatrix(e, v.scale).elements);
+    v.anchorStale = false;
   }
 
   private attachModel(v: Visual, asset: string): void {
@@ -264,28 +294,40 @@ export class WorldView {
     if (!load) return;
     let pending = this.models.get(asset);
     if (!pending) {
-      pending = load(asset);
+      pending = load(asset).then(modelParts);
       this.models.set(asset, pending);
     }
     const generation = v.generation;
     pending.then(
-      (model) => {
+      (parts) => {
         if (this.visuals.get(v.entity.id) !== v || v.generation !== generation) return;
-        const copy = model.clone(true);
-        copy.scale.copy(v.scale);
-        copy.traverse((o) => {
-          if (o instanceof THREE.Mesh) {
-            o.castShadow = true;
-            o.receiveShadow = true;
-          }
+        const m = composeMatrix(v.entity, v.scale);
+        parts.forEach((part, i) => {
+          const batch = this.batch(`model:${asset}#${i}`, () => part.geometry, () => part.material);
+          v.parts.set(batch, { slot: batch.add(v.entity.id, tmpPart.multiplyMatrices(m, part.local), WHITE), local: part.local });
         });
-        v.anchor.add(copy);
       },
       () => {
         // The loader reports its own failure (the app shows it); the entity stays undrawn.
       },
     );
   }
+}
+
+/** The meshes of a loaded model with their poses relative to its root. */
+function modelParts(root: THREE.Object3D): ModelPart[] {
+  root.updateMatrixWorld(true);
+  const inverse = root.matrixWorld.clone().invert();
+  const parts: ModelPart[] = [];
+  root.traverse((o) => {
+    if (!(o instanceof THREE.Mesh)) return;
+    const materials = Array.isArray(o.material) ? o.material : [o.material];
+    const local = inverse.clone().multiply(o.matrixWorld);
+    // A mesh with several materials keeps its groups: draw it once per material.
+    if (materials.length === 1) parts.push({ geometry: o.geometry, material: materials[0]!, local });
+    else for (const m of materials) parts.push({ geometry: o.geometry, material: m, local });
+  });
+  return parts;
 }
 
 function composeMatrix(e: Entity, scale: THREE.Vector3): THREE.Matrix4 {

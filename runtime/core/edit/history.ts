@@ -14,7 +14,8 @@
  * `seal()` ends merging (the editor calls it when a field loses focus); undo and redo seal too.
  */
 import type { SceneDocument } from '../scene/schema.js';
-import { applySceneEdit, checkSceneEdit, NO_EDIT, type SceneEdit } from './scene-edit.js';
+import { checkSceneEdit } from './check-scene-edit.js';
+import { applySceneEdit, NO_EDIT, type SceneEdit } from './scene-edit.js';
 
 /** One undoable step. */
 export interface HistoryStep {
@@ -45,6 +46,8 @@ export interface HistoryOptions {
   mergeWindowMs?: number;
   /** Most steps kept; the oldest are dropped past it. Default 500. */
   limit?: number;
+  /** sha256 of the file the document was loaded from (see {@link SceneHistory.fileHash}). */
+  fileHash?: string | null;
 }
 
 /** The JSON form of a history (see {@link SceneHistory.toJSON}). */
@@ -58,6 +61,8 @@ export interface HistoryJson {
   index: number;
   /** The index at the last save, or null when the saved state is no longer in the history. */
   savedIndex: number | null;
+  /** sha256 of the file as last loaded or saved. */
+  fileHash: string | null;
 }
 
 interface Gesture {
@@ -81,9 +86,11 @@ export class SceneHistory {
   private readonly now: () => number;
   private readonly window: number;
   private readonly limit: number;
+  private hash: string | null;
 
   constructor(doc: SceneDocument, options: HistoryOptions = {}) {
     this.current = doc;
+    this.hash = options.fileHash ?? null;
     this.now = options.now ?? (() => Date.now());
     this.window = options.mergeWindowMs ?? 1000;
     this.limit = options.limit ?? 500;
@@ -123,6 +130,14 @@ export class SceneHistory {
     return false;
   }
 
+  /**
+   * sha256 of the file as last loaded or saved. A stored history is only restored over a file
+   * with this hash: when the file changed outside the editor, the editor starts a new history.
+   */
+  get fileHash(): string | null {
+    return this.hash;
+  }
+
   get inGesture(): boolean {
     return this.gesture !== null;
   }
@@ -136,7 +151,7 @@ export class SceneHistory {
    * Applies an edit to the document as one step (or as part of the open gesture). Throws, and
    * records nothing, when the edit does not apply.
    */
-  apply(edit: SceneEdit, label = describe(edit)): void {
+  apply(edit: SceneEdit, label = describeEdit(edit)): void {
     const { doc, inverse } = applySceneEdit(this.current, edit);
     const before = this.selected;
     this.current = doc;
@@ -244,15 +259,17 @@ export class SceneHistory {
     return true;
   }
 
-  /** Records that the current document is what is on disk. */
-  markSaved(): void {
+  /** Records that the current document is what is on disk (with that file's sha256). */
+  markSaved(fileHash: string | null = this.hash): void {
+    this.hash = fileHash;
     this.savedAt = this.index;
     this.sealed = true;
   }
 
   /** Starts over from `doc` (the file changed outside the editor): no steps, clean. */
-  reset(doc: SceneDocument): void {
+  reset(doc: SceneDocument, fileHash: string | null = null): void {
     this.current = doc;
+    this.hash = fileHash;
     this.selected = this.selected.filter((id) => doc.entities.some((e) => e.id === id));
     this.steps = [];
     this.index = 0;
@@ -274,6 +291,7 @@ export class SceneHistory {
       steps: this.steps.map((s) => ({ ...s, selectionBefore: [...s.selectionBefore], selectionAfter: [...s.selectionAfter] })),
       index: this.index,
       savedIndex: this.savedAt,
+      fileHash: this.hash,
     };
   }
 
@@ -293,7 +311,7 @@ export class SceneHistory {
       }
       if (!Array.isArray(s.selectionBefore) || !Array.isArray(s.selectionAfter)) throw new Error(`history: steps[${i}] needs selectionBefore and selectionAfter`);
     });
-    const h = new SceneHistory(j.doc, options);
+    const h = new SceneHistory(j.doc, { ...options, fileHash: typeof j.fileHash === 'string' ? j.fileHash : null });
     h.steps = j.steps.map((s) => ({ ...s, label: String(s.label ?? ''), time: Number(s.time) || 0 }));
     h.index = index;
     h.selected = Array.isArray(j.selection) ? j.selection.filter((x): x is string => typeof x === 'string') : [];
@@ -340,7 +358,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** A short human label for a history panel. */
-export function describe(edit: SceneEdit): string {
+export function describeEdit(edit: SceneEdit): string {
   switch (edit.op) {
     case 'set':
     case 'insert':
@@ -358,6 +376,6 @@ export function describe(edit: SceneEdit): string {
     case 'reorder':
       return `Reorder ${edit.entity}`;
     case 'batch':
-      return edit.edits.length === 1 ? describe(edit.edits[0]!) : `${edit.edits.length} changes`;
+      return edit.edits.length === 1 ? describeEdit(edit.edits[0]!) : `${edit.edits.length} changes`;
   }
 }

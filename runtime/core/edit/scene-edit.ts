@@ -19,16 +19,10 @@
 import { composePose, eulerDegFromQuat, localPose, quatFromEulerDeg, type Quat, type Vec3 } from '../math/vec.js';
 import type { EntityDocument, SceneDocument } from '../scene/schema.js';
 import { validateEntity } from '../scene/validate.js';
-import { formatPointer, getIn, insertIn, parsePointer, setIn, unsetIn } from './pointer.js';
+import { validateEntities, type EntityInput } from './normalise.js';
+import { formatPointer, insertIn, parsePointer, setIn, unsetIn } from './pointer.js';
 
-/** An entity as an edit adds it: components may leave fields out; their defaults are filled in. */
-export interface EntityInput {
-  id: string;
-  name?: string;
-  parent?: string | null;
-  tags?: string[];
-  components: Record<string, unknown>;
-}
+export type { EntityInput };
 
 /** One change to a scene document. */
 export type SceneEdit =
@@ -80,40 +74,118 @@ const DOC_LOCKED = new Set(['entities', 'format', 'version']);
  * parts are shared) with the exact inverse. Throws {@link SceneEditError} when it cannot apply.
  */
 export function applySceneEdit(doc: SceneDocument, edit: SceneEdit): AppliedEdit {
-  switch (edit.op) {
-    case 'set':
-    case 'insert':
-    case 'unset':
-      return edit.entity === undefined ? applyDocPath(doc, edit) : applyEntityPath(doc, edit, edit.entity);
-    case 'add':
-      return addEntity(doc, edit.entity, edit.before ?? null);
-    case 'remove':
-      return removeEntity(doc, edit.entity);
-    case 'reparent':
-      return reparent(doc, edit);
-    case 'reorder': {
-      const i = indexOf(doc, edit.entity);
-      const oldBefore = doc.entities[i + 1]?.id ?? null;
-      return { doc: moveBefore(doc, edit.entity, edit.before), inverse: { op: 'reorder', entity: edit.entity, before: oldBefore } };
-    }
-    case 'batch': {
-      let cur = doc;
-      const inverses: SceneEdit[] = [];
-      for (const e of edit.edits) {
-        const r = applySceneEdit(cur, e);
-        cur = r.doc;
-        inverses.push(r.inverse);
-      }
-      return { doc: cur, inverse: { op: 'batch', edits: inverses.reverse() } };
-    }
-    default:
-      throw new SceneEditError(`unknown edit op ${JSON.stringify((edit as { op?: unknown }).op)}`);
-  }
+  const draft = new Draft(doc);
+  const inverse = applyTo(draft, edit);
+  return { doc: draft.finish(), inverse };
 }
 
 /** Applies several edits in order; the same as one batch. */
 export function applySceneEdits(doc: SceneDocument, edits: readonly SceneEdit[]): AppliedEdit {
   return applySceneEdit(doc, { op: 'batch', edits: [...edits] });
+}
+
+/**
+ * The document being edited: the entity list is copied once, on the first change, and looked up
+ * through an id index, so a batch over thousands of entities costs one copy, not one per edit.
+ * Entities whose shape an edit may have changed are normalised together when it finishes.
+ */
+class Draft {
+  top: SceneDocument;
+  private list: EntityDocument[] | null = null;
+  private index: Map<string, number> | null = null;
+  private readonly touched = new Set<string>();
+
+  constructor(readonly base: SceneDocument) {
+    this.top = base;
+  }
+
+  get entities(): readonly EntityDocument[] {
+    return this.list ?? this.top.entities;
+  }
+
+  /** Position of an entity; throws naming `what` when there is none. */
+  find(id: string, what = 'entity'): number {
+    if (!this.index) this.index = new Map(this.entities.map((e, i) => [e.id, i]));
+    const i = this.index.get(id);
+    if (i === undefined) throw new SceneEditError(`${what} "${id}" does not exist`);
+    return i;
+  }
+
+  has(id: string): boolean {
+    if (!this.index) this.index = new Map(this.entities.map((e, i) => [e.id, i]));
+    return this.index.has(id);
+  }
+
+  private own(): EntityDocument[] {
+    return (this.list ??= this.top.entities.slice());
+  }
+
+  replace(i: number, entity: EntityDocument, normalise: boolean): void {
+    this.own()[i] = entity;
+    if (normalise) this.touched.add(entity.id);
+  }
+
+  insert(at: number, entity: EntityDocument): void {
+    this.own().splice(at, 0, entity);
+    this.index = null;
+    this.touched.add(entity.id);
+  }
+
+  removeWhere(gone: Set<string>): void {
+    this.list = this.entities.filter((e) => !gone.has(e.id));
+    this.index = null;
+    for (const id of gone) this.touched.delete(id);
+  }
+
+  moveBefore(id: string, before: string | null): void {
+    if (before === id) return;
+    if (before !== null && !this.has(before)) throw new SceneEditError(`reorder "${id}": before "${before}" is not an entity`);
+    const list = this.own();
+    const [moved] = list.splice(this.find(id), 1);
+    this.index = null;
+    list.splice(before === null ? list.length : list.findIndex((e) => e.id === before), 0, moved!);
+  }
+
+  finish(): SceneDocument {
+    if (!this.list) return this.top;
+    const list = this.list;
+    if (this.touched.size > 0) {
+      const at = [...this.touched].map((id) => this.find(id));
+      const r = validateEntities(at.map((i) => list[i]!), 'edit');
+      if (r.ok) at.forEach((i, k) => (list[i] = r.entities[k]!));
+      else for (const i of at) list[i] = normaliseEntity(list[i]!); // some are invalid: keep those as they are
+    }
+    return { ...this.top, entities: list };
+  }
+}
+
+function applyTo(draft: Draft, edit: SceneEdit): SceneEdit {
+  switch (edit.op) {
+    case 'set':
+    case 'insert':
+    case 'unset':
+      return edit.entity === undefined ? applyDocPath(draft, edit) : applyEntityPath(draft, edit, edit.entity);
+    case 'add':
+      return addEntity(draft, edit.entity, edit.before ?? null);
+    case 'remove':
+      return removeEntity(draft, edit.entity);
+    case 'reparent':
+      return reparent(draft, edit);
+    case 'reorder': {
+      const i = draft.find(edit.entity);
+      const oldBefore = draft.entities[i + 1]?.id ?? null;
+      draft.moveBefore(edit.entity, edit.before);
+      return { op: 'reorder', entity: edit.entity, before: oldBefore };
+    }
+    case 'batch': {
+      if (!Array.isArray(edit.edits)) throw new SceneEditError('batch needs an edits array');
+      const inverses: SceneEdit[] = [];
+      for (const e of edit.edits) inverses.push(applyTo(draft, e));
+      return { op: 'batch', edits: inverses.reverse() };
+    }
+    default:
+      throw new SceneEditError(`unknown edit op ${JSON.stringify((edit as { op?: unknown }).op)}`);
+  }
 }
 
 type PathEdit = Extract<SceneEdit, { op: 'set' | 'insert' | 'unset' }>;
@@ -141,132 +213,142 @@ function pathInverse(edit: PathEdit, tokens: string[], change: { existed: boolea
   return { op: 'set', ...target, path: at, value: change.old };
 }
 
-function applyEntityPath(doc: SceneDocument, edit: PathEdit, id: string): AppliedEdit {
-  const i = indexOf(doc, id);
+/**
+ * Whether a set only replaces a value by one of the same shape (a number by a number, a vector
+ * by a vector): such an edit cannot remove a default, so the entity needs no normalising.
+ */
+function sameShape(old: unknown, value: unknown): boolean {
+  if (old === null || typeof old !== 'object') return value === null || (typeof value !== 'object' && typeof value === typeof old);
+  if (Array.isArray(old)) return Array.isArray(value) && value.length === old.length && value.every((v, i) => typeof v === typeof old[i] && (v === null || typeof v !== 'object'));
+  return false;
+}
+
+function applyEntityPath(draft: Draft, edit: PathEdit, id: string): SceneEdit {
+  const i = draft.find(id);
   const tokens = parse(edit.path);
   const where = `entity "${id}" ${edit.path}`;
   if (tokens.length === 0) throw new SceneEditError(`${where}: a path inside the entity is needed (use add/remove for whole entities)`);
   if (ENTITY_LOCKED.has(tokens[0]!)) throw new SceneEditError(`${where}: ${tokens[0]} is changed with ${tokens[0] === 'parent' ? 'reparent' : 'remove and add'}, not ${edit.op}`);
-  const before = doc.entities[i]!;
-  const change = pathChange(before, edit, tokens, where);
+  const change = pathChange(draft.entities[i]!, edit, tokens, where);
   const inverse = pathInverse(edit, tokens, change, id);
-  if (!change.existed && edit.op === 'unset') return { doc, inverse };
-  const entities = doc.entities.slice();
-  entities[i] = normaliseEntity(change.root as EntityDocument);
-  return { doc: { ...doc, entities }, inverse };
+  if (!change.existed && edit.op === 'unset') return inverse;
+  const valueOnly = edit.op === 'set' && change.existed && sameShape(change.old, edit.value);
+  draft.replace(i, change.root as EntityDocument, !valueOnly);
+  return inverse;
 }
 
-function applyDocPath(doc: SceneDocument, edit: PathEdit): AppliedEdit {
+function applyDocPath(draft: Draft, edit: PathEdit): SceneEdit {
   const tokens = parse(edit.path);
   const where = `scene ${edit.path || '/'}`;
   if (tokens.length === 0 || DOC_LOCKED.has(tokens[0]!)) {
     throw new SceneEditError(`${where}: ${tokens[0] === 'entities' ? 'entities are changed with entity edits (give "entity")' : 'cannot be changed by an edit'}`);
   }
-  const change = pathChange(doc, edit, tokens, where);
-  return { doc: change.root as SceneDocument, inverse: pathInverse(edit, tokens, change, undefined) };
+  const change = pathChange(draft.top, edit, tokens, where);
+  draft.top = change.root as SceneDocument;
+  return pathInverse(edit, tokens, change, undefined);
 }
 
-function addEntity(doc: SceneDocument, entity: EntityInput, before: string | null): AppliedEdit {
+function addEntity(draft: Draft, entity: EntityInput, before: string | null): SceneEdit {
   if (typeof entity !== 'object' || entity === null || typeof entity.id !== 'string') throw new SceneEditError('add: the entity needs a string id');
-  if (doc.entities.some((e) => e.id === entity.id)) throw new SceneEditError(`add: an entity with id "${entity.id}" already exists`);
-  if (entity.parent != null && !doc.entities.some((e) => e.id === entity.parent)) {
-    throw new SceneEditError(`add "${entity.id}": parent "${entity.parent}" does not exist`);
-  }
-  const at = before === null ? doc.entities.length : indexOf(doc, before, `add "${entity.id}": before`);
-  const entities = doc.entities.slice();
-  entities.splice(at, 0, normaliseEntity(cloneJson(entity, `add "${entity.id}"`) as EntityDocument));
-  return { doc: { ...doc, entities }, inverse: { op: 'remove', entity: entity.id } };
+  if (draft.has(entity.id)) throw new SceneEditError(`add: an entity with id "${entity.id}" already exists`);
+  if (entity.parent != null && !draft.has(entity.parent)) throw new SceneEditError(`add "${entity.id}": parent "${entity.parent}" does not exist`);
+  const at = before === null ? draft.entities.length : draft.find(before, `add "${entity.id}": before`);
+  draft.insert(at, cloneJson(entity, `add "${entity.id}"`) as unknown as EntityDocument);
+  return { op: 'remove', entity: entity.id };
 }
 
-function removeEntity(doc: SceneDocument, id: string): AppliedEdit {
-  indexOf(doc, id);
-  const gone = new Set([id, ...descendants(doc, id)]);
-  const entities = doc.entities.filter((e) => !gone.has(e.id));
+function removeEntity(draft: Draft, id: string): SceneEdit {
+  draft.find(id);
+  const before = draft.entities;
+  const gone = new Set([id, ...descendantsOf(before, id)]);
+  draft.removeWhere(gone);
   // Re-add parents first, each just before the nearest following entity already back in place,
   // which restores the original order whatever order the file kept parents and children in.
-  const present = new Set(entities.map((e) => e.id));
-  const order = parentsFirstIds(doc.entities.filter((e) => gone.has(e.id)));
+  const present = new Set(draft.entities.map((e) => e.id));
+  const position = new Map(before.map((e, i) => [e.id, i]));
   const adds: SceneEdit[] = [];
-  for (const rid of order) {
-    const idx = doc.entities.findIndex((e) => e.id === rid);
-    const next = doc.entities.slice(idx + 1).find((e) => present.has(e.id));
-    adds.push({ op: 'add', entity: doc.entities[idx]!, before: next?.id ?? null });
+  for (const rid of parentsFirstIds(before.filter((e) => gone.has(e.id)))) {
+    const idx = position.get(rid)!;
+    let next: string | null = null;
+    for (let k = idx + 1; k < before.length; k++) {
+      if (present.has(before[k]!.id)) {
+        next = before[k]!.id;
+        break;
+      }
+    }
+    adds.push({ op: 'add', entity: before[idx]!, before: next });
     present.add(rid);
   }
-  return { doc: { ...doc, entities }, inverse: { op: 'batch', edits: adds } };
+  return { op: 'batch', edits: adds };
 }
 
-function reparent(doc: SceneDocument, edit: Extract<SceneEdit, { op: 'reparent' }>): AppliedEdit {
-  const i = indexOf(doc, edit.entity);
-  const entity = doc.entities[i]!;
+function reparent(draft: Draft, edit: Extract<SceneEdit, { op: 'reparent' }>): SceneEdit {
+  const i = draft.find(edit.entity);
+  const entity = draft.entities[i]!;
   const oldParent = entity.parent ?? null;
   const parent = edit.parent;
   if (parent !== null) {
-    indexOf(doc, parent, `reparent "${edit.entity}": parent`);
-    if (parent === edit.entity || descendants(doc, edit.entity).includes(parent)) {
+    draft.find(parent, `reparent "${edit.entity}": parent`);
+    if (parent === edit.entity || descendantsOf(draft.entities, edit.entity).includes(parent)) {
       throw new SceneEditError(`reparent "${edit.entity}": "${parent}" is the entity itself or one of its descendants (a cycle)`);
     }
   }
-  const oldBefore = doc.entities[i + 1]?.id ?? null;
+  const oldBefore = draft.entities[i + 1]?.id ?? null;
   const inverseEdits: SceneEdit[] = [{ op: 'reparent', entity: edit.entity, parent: oldParent, keepWorldPose: false, ...(edit.before !== undefined ? { before: oldBefore } : {}) }];
 
   let updated: EntityDocument = { ...entity };
   if (parent === null) delete updated.parent;
   else updated.parent = parent;
   if ((edit.keepWorldPose ?? true) && parent !== oldParent) {
-    const [wp, wq] = docWorldPose(doc, edit.entity);
-    const [pp, pq] = parent === null ? ([[0, 0, 0], [0, 0, 0, 1]] as [Vec3, Quat]) : docWorldPose(doc, parent);
+    const [wp, wq] = worldPoseIn(draft.entities, edit.entity);
+    const [pp, pq] = parent === null ? ([[0, 0, 0], [0, 0, 0, 1]] as [Vec3, Quat]) : worldPoseIn(draft.entities, parent);
     const [lp, lq] = localPose(pp, pq, wp, wq);
     const old = entity.components.transform;
     const position = lp.map(tidy) as Vec3;
     const rotation = eulerDegFromQuat(lq).map(tidy) as Vec3;
     const identity = position.every((v) => v === 0) && rotation.every((v) => v === 0);
     if (old || !identity) {
-      updated = { ...updated, components: { ...updated.components, transform: { position, rotation, scale: old ? old.scale : [1, 1, 1] } } };
+      updated = { ...updated, components: { ...updated.components, transform: { position, rotation, scale: old?.scale ?? [1, 1, 1] } } };
       inverseEdits.push(old ? { op: 'set', entity: edit.entity, path: '/components/transform', value: old } : { op: 'unset', entity: edit.entity, path: '/components/transform' });
     }
   }
-  const entities = doc.entities.slice();
-  entities[i] = normaliseEntity(updated);
-  let next: SceneDocument = { ...doc, entities };
-  if (edit.before !== undefined) next = moveBefore(next, edit.entity, edit.before);
-  // Undo restores the list position first only when this edit moved it; the transform last.
-  return { doc: next, inverse: inverseEdits.length === 1 ? inverseEdits[0]! : { op: 'batch', edits: inverseEdits } };
+  draft.replace(i, updated, false);
+  if (edit.before !== undefined) draft.moveBefore(edit.entity, edit.before);
+  // Undo puts the parent (and list position) back first, then the transform.
+  return inverseEdits.length === 1 ? inverseEdits[0]! : { op: 'batch', edits: inverseEdits };
 }
 
 /** World position and rotation of an entity as its document places it (parent chain composed). */
 export function docWorldPose(doc: SceneDocument, id: string): [Vec3, Quat] {
-  const byId = new Map(doc.entities.map((e) => [e.id, e]));
+  return worldPoseIn(doc.entities, id);
+}
+
+function worldPoseIn(entities: readonly EntityDocument[], id: string): [Vec3, Quat] {
+  const byId = new Map(entities.map((e) => [e.id, e]));
   const chain: EntityDocument[] = [];
-  for (let cur = byId.get(id); cur && chain.length <= doc.entities.length; cur = cur.parent ? byId.get(cur.parent) : undefined) chain.push(cur);
+  for (let cur = byId.get(id); cur && chain.length <= entities.length; cur = cur.parent ? byId.get(cur.parent) : undefined) chain.push(cur);
   let pos: Vec3 = [0, 0, 0];
   let rot: Quat = [0, 0, 0, 1];
   for (let k = chain.length - 1; k >= 0; k--) {
     const t = chain[k]!.components.transform;
     if (!t) continue;
-    [pos, rot] = composePose(pos, rot, t.position, quatFromEulerDeg(t.rotation));
+    // Inside a batch an entity just added may not have its defaults filled in yet.
+    [pos, rot] = composePose(pos, rot, t.position ?? [0, 0, 0], quatFromEulerDeg(t.rotation ?? [0, 0, 0]));
   }
   return [pos, rot];
 }
 
-function moveBefore(doc: SceneDocument, id: string, before: string | null): SceneDocument {
-  const i = indexOf(doc, id);
-  if (before === id) return doc;
-  const entities = doc.entities.slice();
-  const [moved] = entities.splice(i, 1);
-  const at = before === null ? entities.length : entities.findIndex((e) => e.id === before);
-  if (at < 0) throw new SceneEditError(`reorder "${id}": before "${before}" is not an entity`);
-  entities.splice(at, 0, moved!);
-  return { ...doc, entities };
-}
-
 /** Ids of every descendant of `id` in the document. */
 export function descendants(doc: SceneDocument, id: string): string[] {
+  return descendantsOf(doc.entities, id);
+}
+
+function descendantsOf(entities: readonly EntityDocument[], id: string): string[] {
   const kids = new Map<string, string[]>();
-  for (const e of doc.entities) if (e.parent) (kids.get(e.parent) ?? kids.set(e.parent, []).get(e.parent)!).push(e.id);
+  for (const e of entities) if (e.parent) (kids.get(e.parent) ?? kids.set(e.parent, []).get(e.parent)!).push(e.id);
   const out: string[] = [];
   const stack = [...(kids.get(id) ?? [])];
-  while (stack.length > 0 && out.length <= doc.entities.length) {
+  while (stack.length > 0 && out.length <= entities.length) {
     const c = stack.pop()!;
     out.push(c);
     stack.push(...(kids.get(c) ?? []));
@@ -287,12 +369,6 @@ function parentsFirstIds(entities: readonly EntityDocument[]): string[] {
   };
   for (const e of entities) place(e, 0);
   return out;
-}
-
-function indexOf(doc: SceneDocument, id: string, what = 'entity'): number {
-  const i = doc.entities.findIndex((e) => e.id === id);
-  if (i < 0) throw new SceneEditError(`${what} "${id}" does not exist`);
-  return i;
 }
 
 function parse(path: string): string[] {
@@ -320,61 +396,3 @@ function tidy(v: number): number {
   const r = Math.round(v * 1e9) / 1e9;
   return r === 0 ? 0 : r;
 }
-
-/** Whether a value is shaped like a {@link SceneEdit} (for edits that arrive as JSON); says why not. */
-export function checkSceneEdit(value: unknown, where = 'edit'): string | null {
-  if (typeof value !== 'object' || value === null) return `${where} must be an object`;
-  const e = value as Record<string, unknown>;
-  const str = (k: string) => typeof e[k] === 'string';
-  const optEntity = e.entity === undefined || str('entity');
-  const before = e.before === undefined || e.before === null || str('before');
-  switch (e.op) {
-    case 'set':
-    case 'insert':
-      return optEntity && str('path') && 'value' in e && e.value !== undefined ? null : `${where}: ${e.op} needs path, value and optionally entity`;
-    case 'unset':
-      return optEntity && str('path') ? null : `${where}: unset needs path and optionally entity`;
-    case 'add':
-      return typeof e.entity === 'object' && e.entity !== null && typeof (e.entity as { id?: unknown }).id === 'string' && before
-        ? null
-        : `${where}: add needs an entity with an id`;
-    case 'remove':
-      return str('entity') ? null : `${where}: remove needs entity`;
-    case 'reparent':
-      return str('entity') && (e.parent === null || str('parent')) && before && (e.keepWorldPose === undefined || typeof e.keepWorldPose === 'boolean')
-        ? null
-        : `${where}: reparent needs entity and parent (an id or null)`;
-    case 'reorder':
-      return str('entity') && 'before' in e && before ? null : `${where}: reorder needs entity and before (an id or null)`;
-    case 'batch': {
-      if (!Array.isArray(e.edits)) return `${where}: batch needs edits`;
-      for (let i = 0; i < e.edits.length; i++) {
-        const why = checkSceneEdit(e.edits[i], `${where}.edits[${i}]`);
-        if (why) return why;
-      }
-      return null;
-    }
-    default:
-      return `${where}: unknown op ${JSON.stringify(e.op)}`;
-  }
-}
-
-/** The ids of the entities an edit names (targets, added ids, new parents), for selection and merging. */
-export function editedEntities(edit: SceneEdit): string[] {
-  switch (edit.op) {
-    case 'set':
-    case 'insert':
-    case 'unset':
-      return edit.entity === undefined ? [] : [edit.entity];
-    case 'add':
-      return [edit.entity.id];
-    case 'remove':
-    case 'reorder':
-    case 'reparent':
-      return [edit.entity];
-    case 'batch':
-      return [...new Set(edit.edits.flatMap(editedEntities))];
-  }
-}
-
-export { getIn };

@@ -11,15 +11,17 @@ import { SCENE_FORMAT, SCENE_VERSION } from './format.js';
 
 export { SCENE_FORMAT, SCENE_VERSION };
 
+// Annotations the editor's inspector reads (runtime/core/edit/inspector.ts); validators ignore them:
+// `units` (shown beside a number), `control` ('color', 'asset', 'script': a picker instead of a text box).
 const num = (opts: Record<string, unknown> = {}) => Type.Number(opts);
-const Vec3 = (description: string, def?: [number, number, number]) =>
-  Type.Tuple([num(), num(), num()], def ? { description, default: def } : { description });
-const Vec2 = (description: string, def?: [number, number]) =>
-  Type.Tuple([num(), num()], def ? { description, default: def } : { description });
-const Positive = (description: string, def: number) => num({ exclusiveMinimum: 0, default: def, description });
+const Vec3 = (description: string, def?: [number, number, number], units?: string) =>
+  Type.Tuple([num(), num(), num()], { description, ...(def ? { default: def } : {}), ...(units ? { units } : {}) });
+const Vec2 = (description: string, def?: [number, number], units?: string) =>
+  Type.Tuple([num(), num()], { description, ...(def ? { default: def } : {}), ...(units ? { units } : {}) });
+const Positive = (description: string, def: number, units = 'm') => num({ exclusiveMinimum: 0, default: def, description, units });
 const Unit = (description: string, def: number) => num({ minimum: 0, maximum: 1, default: def, description });
 const Color = (def: string) =>
-  Type.String({ pattern: '^#[0-9a-fA-F]{6}$', maxLength: 7, default: def, description: 'CSS hex color, #rrggbb' });
+  Type.String({ pattern: '^#[0-9a-fA-F]{6}$', maxLength: 7, default: def, description: 'CSS hex color, #rrggbb', control: 'color' });
 
 /** A string enum as JSON Schema `enum` (one clear error), typed as the union of its values. */
 function Enum<const T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) {
@@ -27,7 +29,7 @@ function Enum<const T extends readonly string[]>(values: T, opts: Record<string,
 }
 
 /** A path relative to the scene's asset root; the loader rejects paths that escape it. */
-const AssetPath = (description: string) => Type.String({ minLength: 1, maxLength: 1024, description });
+const AssetPath = (description: string, control: 'asset' | 'script' = 'asset') => Type.String({ minLength: 1, maxLength: 1024, description, control });
 
 /**
  * A union tagged by one property. Ajv's `discriminator` keyword reports errors of the matching
@@ -50,8 +52,8 @@ function Variant<K extends string, P extends TProperties, C extends TProperties 
 
 export const TransformSchema = Type.Object(
   {
-    position: Vec3('Position relative to the parent, metres', [0, 0, 0]),
-    rotation: Vec3('Euler angles relative to the parent, degrees, XYZ order', [0, 0, 0]),
+    position: Vec3('Position relative to the parent, metres', [0, 0, 0], 'm'),
+    rotation: Vec3('Euler angles relative to the parent, degrees, XYZ order', [0, 0, 0], '°'),
     scale: Vec3('Scale of the visual mesh (colliders keep their own size)', [1, 1, 1]),
   },
   { additionalProperties: false },
@@ -60,11 +62,11 @@ export const TransformSchema = Type.Object(
 export const MeshSchema = Tagged(
   'shape',
   [
-    Variant('box', { size: Vec3('Width, height, depth', [1, 1, 1]) }),
+    Variant('box', { size: Vec3('Width, height, depth', [1, 1, 1], 'm') }),
     Variant('sphere', { radius: Positive('Radius', 0.5) }),
     Variant('cylinder', { radius: Positive('Radius', 0.5), height: Positive('Height', 1) }),
     Variant('capsule', { radius: Positive('Radius', 0.5), height: Positive('Height of the straight part', 1) }),
-    Variant('plane', { size: Vec2('Width, depth', [10, 10]) }),
+    Variant('plane', { size: Vec2('Width, depth', [10, 10], 'm') }),
     Variant('model', { asset: AssetPath('glTF binary (.glb) under the asset root; drawn by clients, ignored by the server') }),
   ],
   'Visual primitive or model',
@@ -86,7 +88,7 @@ export const RigidBodySchema = Type.Object(
       default: 'static',
       description: 'static never moves, dynamic is simulated, kinematic is moved by scripts',
     }),
-    mass: num({ minimum: 0, default: 1, description: 'kg; ignored unless dynamic' }),
+    mass: num({ minimum: 0, default: 1, description: 'kg; ignored unless dynamic', units: 'kg' }),
     linearDamping: Unit('Fraction of linear velocity lost per second', 0.01),
     angularDamping: Unit('Fraction of angular velocity lost per second', 0.01),
     fixedRotation: Type.Boolean({ default: false }),
@@ -96,7 +98,7 @@ export const RigidBodySchema = Type.Object(
 );
 
 const colliderCommon = {
-  offset: Vec3('Offset from the entity origin', [0, 0, 0]),
+  offset: Vec3('Offset from the entity origin', [0, 0, 0], 'm'),
   friction: num({ minimum: 0, default: 0.4, description: 'Averaged with the other collider in a contact; 0 slides on everything' }),
   restitution: Unit('Bounciness, averaged with the other collider in a contact', 0.1),
   trigger: Type.Boolean({ default: false, description: 'Reports overlaps to scripts without pushing bodies' }),
@@ -105,7 +107,7 @@ const colliderCommon = {
 export const ColliderSchema = Tagged(
   'shape',
   [
-    Variant('box', { size: Vec3('Width, height, depth', [1, 1, 1]) }, colliderCommon),
+    Variant('box', { size: Vec3('Width, height, depth', [1, 1, 1], 'm') }, colliderCommon),
     Variant('sphere', { radius: Positive('Radius', 0.5) }, colliderCommon),
     Variant('cylinder', { radius: Positive('Radius', 0.5), height: Positive('Height', 1) }, colliderCommon),
     Variant('plane', {}, colliderCommon),
@@ -123,7 +125,7 @@ export const ColliderSchema = Tagged(
 
 export const ScriptSchema = Type.Object(
   {
-    module: AssetPath('ES module under the asset root whose default export holds the hooks'),
+    module: AssetPath('ES module under the asset root whose default export holds the hooks', 'script'),
     props: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Passed to the script as ctx.props' }),
     modes: Type.Array(Enum(['client', 'server', 'editor']), {
       default: ['client', 'server'],
@@ -139,7 +141,7 @@ export const LightSchema = Type.Object(
     kind: Enum(['ambient', 'directional', 'point', 'spot', 'hemisphere'], { default: 'directional' }),
     color: Color('#ffffff'),
     intensity: num({ minimum: 0, default: 1 }),
-    range: num({ minimum: 0, default: 0, description: 'point/spot: 0 means infinite' }),
+    range: num({ minimum: 0, default: 0, description: 'point/spot: 0 means infinite', units: 'm' }),
     castShadow: Type.Boolean({ default: false }),
   },
   { additionalProperties: false },
@@ -147,7 +149,7 @@ export const LightSchema = Type.Object(
 
 export const CameraSchema = Type.Object(
   {
-    fov: num({ exclusiveMinimum: 0, exclusiveMaximum: 180, default: 60, description: 'Vertical field of view, degrees' }),
+    fov: num({ exclusiveMinimum: 0, exclusiveMaximum: 180, default: 60, description: 'Vertical field of view, degrees', units: '°' }),
     near: Positive('Near plane', 0.1),
     far: Positive('Far plane', 1000),
     active: Type.Boolean({ default: false, description: 'The camera the client starts with' }),
@@ -211,7 +213,7 @@ export const EnvironmentSchema = Type.Object(
 
 export const SettingsSchema = Type.Object(
   {
-    gravity: Vec3('m/s²', [0, -9.81, 0]),
+    gravity: Vec3('m/s²', [0, -9.81, 0], 'm/s²'),
     tickRate: Type.Integer({ minimum: 1, maximum: 240, default: 60, description: 'Simulation ticks per second' }),
     maxPlayers: Type.Integer({ minimum: 1, maximum: 10000, default: 16 }),
     physics: Type.Optional(

@@ -191,7 +191,14 @@ function parseAndCanonicalize(body: Buffer, name: string): { ok: true; text: str
   } catch (err) {
     return { ok: false, problems: [{ pointer: '', rule: 'json-syntax', message: `invalid JSON: ${(err as Error).message}` }] };
   }
-  const r = canonicalizeScene(raw, name);
+  let r: ReturnType<typeof canonicalizeScene>;
+  try {
+    r = canonicalizeScene(raw, name);
+  } catch (err) {
+    // Nesting deep enough to exhaust the stack is refused like any other invalid scene.
+    if (err instanceof RangeError) return { ok: false, problems: [{ pointer: '', rule: 'depth', message: 'the document is nested too deeply' }] };
+    throw err;
+  }
   if (!r.ok) return { ok: false, problems: r.problems.map(({ file: _file, ...p }) => p) };
   return { ok: true, text: r.text };
 }

@@ -244,6 +244,18 @@ describe('persistence', () => {
     expect(again.selection).toEqual([]);
   });
 
+  it('remembers the hash of the file it belongs to, so a reload over a changed file starts afresh', () => {
+    const h = new SceneHistory(start(), { fileHash: 'aaa' });
+    h.apply(move('a', 1));
+    expect(SceneHistory.fromJSON(JSON.parse(JSON.stringify(h))).fileHash).toBe('aaa');
+    h.markSaved('bbb');
+    const again = SceneHistory.fromJSON(JSON.parse(JSON.stringify(h)));
+    expect(again.fileHash).toBe('bbb');
+    expect(again.dirty).toBe(false);
+    again.reset(start(), 'ccc');
+    expect(again.fileHash).toBe('ccc');
+  });
+
   it('stores the document before an open gesture', () => {
     const { h } = make();
     h.begin('Drag');

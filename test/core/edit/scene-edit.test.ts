@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sameJson } from '../../../runtime/core/edit/pointer.js';
-import { applySceneEdit, applySceneEdits, checkSceneEdit, docWorldPose, SceneEditError, type SceneEdit } from '../../../runtime/core/edit/scene-edit.js';
+import { checkSceneEdit } from '../../../runtime/core/edit/check-scene-edit.js';
+import { applySceneEdit, applySceneEdits, docWorldPose, SceneEditError, type SceneEdit } from '../../../runtime/core/edit/scene-edit.js';
 import { canonicalSceneText } from '../../../runtime/core/scene/canonical.js';
 import type { SceneDocument } from '../../../runtime/core/scene/schema.js';
 import { loadScene } from '../helpers.js';

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalSceneText, formatSceneText, INLINE_ARRAY_MAX } from '../../../runtime/core/scene/canonical.js';
 import { parseSceneText, SceneError } from '../../../runtime/core/scene/validate.js';
 import { loadScene } from '../helpers.js';
+import { applySceneEdit } from '../../../runtime/core/edit/scene-edit.js';
 
 const SCENES = join(import.meta.dirname, '../../../scenes');
 const sceneFiles = readdirSync(SCENES).filter((f) => f.endsWith('.json') && f !== 'keel-scene.schema.json');
@@ -50,6 +51,16 @@ describe('canonical scene text', () => {
     expect(diff[0]!.after.trim()).toBe(`"position": [${[t.position[0] + 1.25, t.position[1], t.position[2]].join(', ')}],`);
   });
 
+  it('a move made with a scene edit (the editor path) is one line too', () => {
+    const text = readFileSync(join(SCENES, 'arena.json'), 'utf8');
+    const doc = load(text);
+    const crate = doc.entities.find((e) => e.components.rigidBody?.type === 'dynamic')!;
+    const next = applySceneEdit(doc, { op: 'set', entity: crate.id, path: '/components/transform/position/2', value: 7.5 }).doc;
+    const diff = changedLines(text, canonicalSceneText(next));
+    expect(diff).toHaveLength(1);
+    expect(diff[0]!.after).toContain(', 7.5]');
+  });
+
   it('changing a value that is at its default is also one line (defaults are written out)', () => {
     const text = canonicalSceneText(loadScene([{ id: 'a', components: { transform: {}, material: {} } }]));
     const doc = load(text);
@@ -88,6 +99,16 @@ describe('canonical scene text', () => {
     expect(text).toContain('"tags": ["x", "y"],');
     expect(text).toContain('"short": [0, 1, 2, 3, 4]');
     expect(text).toContain(`"long": [\n              0,\n              1000,\n`);
+    expect(formatSceneText(text, 'x.json')).toBe(text);
+  });
+
+  it('keeps brackets, braces, commas and escapes inside strings intact', () => {
+    const tags = ['a]b', 'c,\n d', '{x}', '[', 'q"uote\\'];
+    const text = canonicalSceneText(loadScene([{ id: 'a', tags, components: { script: { module: 'a.js', props: { nested: [['x]', 1], { k: '[v]' }] } } } }]));
+    expect(text).toContain(`"tags": ${JSON.stringify(tags).replace(/","/g, '", "')},`);
+    expect(text).toContain('"nested": [\n              ["x]", 1],\n              {\n                "k": "[v]"\n              }\n            ]');
+    const r = parseSceneText(text, 'x.json');
+    expect(r.ok && r.scene.entities[0]!.tags).toEqual(tags);
     expect(formatSceneText(text, 'x.json')).toBe(text);
   });
 

@@ -1,0 +1,161 @@
+/**
+ * Editor bench: the editor page in headless chromium (software WebGL) against the Vite dev
+ * server over a temp copy of the scenes folder plus a generated 2000-entity scene.
+ *   open     open-to-interactive (page load to the editor's debug handle being ready, the
+ *            first frame drawn): cold (first load, the dev server transforms modules) and warm
+ *            (median of the next loads), for the arena and the 2000-entity scene
+ *   drag     a gizmo drag on the 2000-entity scene (40 real mouse moves): the longest
+ *            main-thread task seen by a PerformanceObserver('longtask'), and how many tasks
+ *            were over 50 ms
+ *   save     Ctrl+S to the save being acknowledged (PUT, validation, canonical write), both
+ *            scenes, median of 3 (1 with --quick)
+ *   bundle   `vite build` of the editor page: JS the page loads, raw and gzip
+ */
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { freePort } from '../lib/net.mjs';
+import { median } from '../lib/stats.mjs';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+
+/** A scene of `n` entities: crates in a grid, a tenth of them children of a row holder. */
+export function bigScene(n) {
+  const entities = [
+    { id: 'ground', components: { transform: { position: [0, -0.5, 0] }, mesh: { shape: 'box', size: [200, 1, 200] }, rigidBody: { type: 'static' }, collider: { shape: 'box', size: [200, 1, 200] } } },
+    { id: 'sun', components: { transform: { position: [10, 30, 10], rotation: [-50, 30, 0] }, light: { kind: 'directional' } } },
+    { id: 'sky', components: { light: { kind: 'hemisphere', intensity: 0.6 } } },
+  ];
+  const side = Math.ceil(Math.sqrt(n));
+  for (let i = entities.length; i < n; i++) {
+    const x = (i % side) * 2 - side;
+    const z = Math.floor(i / side) * 2 - side;
+    const holder = i % 10 === 0;
+    entities.push({
+      id: `e-${i}`,
+      ...(holder || i < 13 ? {} : { parent: `e-${i - (i % 10)}` }),
+      components: {
+        transform: { position: holder || i < 13 ? [x, 0.5, z] : [(i % 10) * 0.1, 0, 0] },
+        mesh: { shape: i % 3 === 0 ? 'sphere' : 'box' },
+        material: { color: `#${((i * 2654435761) >>> 8).toString(16).padStart(6, '0').slice(0, 6)}` },
+        rigidBody: { type: 'static' },
+        collider: { shape: 'box' },
+      },
+    });
+  }
+  return { $schema: './keel-scene.schema.json', format: 'keel-scene', version: 1, name: 'big', entities };
+}
+
+/** @param {{ quick: boolean, progress: (msg: string) => void, repo: string, signal?: AbortSignal }} opts */
+export async function run({ quick, progress, repo }) {
+  const { createServer, build } = await import('vite');
+  const { chromium } = await import('playwright-core');
+  const dir = await mkdtemp(join(tmpdir(), 'keel-bench-editor-'));
+  const scenesDir = join(dir, 'scenes');
+  await cp(join(repo, 'scenes'), scenesDir, { recursive: true });
+  await writeFile(join(scenesDir, 'big.json'), JSON.stringify(bigScene(2000), null, 2));
+  const port = await freePort();
+  process.env.KEEL_SCENES_DIR = scenesDir;
+  const server = await createServer({ configFile: join(repo, 'vite.config.ts'), root: repo, logLevel: 'error', server: { port, host: '127.0.0.1', strictPort: true } });
+  delete process.env.KEEL_SCENES_DIR;
+  await server.listen();
+  const browser = await chromium.launch({ executablePath: process.env.KEEL_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const url = `http://127.0.0.1:${port}`;
+  const warmRuns = quick ? 1 : 3;
+  const tables = [];
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
+    const ready = () => page.waitForFunction(() => window.keelEditor?.ready === true, null, { timeout: 120_000 });
+    const open = async (scene) => {
+      // No stored history: every open is a first open (no recovery question).
+      await page.evaluate(() => localStorage.clear()).catch(() => undefined);
+      const t0 = performance.now();
+      await page.goto(`${url}/editor/?scene=${scene}`);
+      await ready();
+      // The first frame after the handle is up.
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      return performance.now() - t0;
+    };
+    const openRows = [];
+    for (const scene of ['arena', 'big']) {
+      progress(`opening ${scene}`);
+      const cold = await open(scene);
+      const warm = [];
+      for (let i = 0; i < warmRuns; i++) warm.push(await open(scene));
+      const entities = await page.evaluate(() => window.keelEditor.doc.entities.length);
+      openRows.push([scene, String(entities), cold.toFixed(0), median(warm).toFixed(0)]);
+    }
+    tables.push({ title: 'Editor: open to interactive (ms, headless chromium, software WebGL)', columns: ['scene', 'entities', 'cold', `warm (median of ${warmRuns})`], rows: openRows });
+
+    progress('dragging in the 2000-entity scene');
+    await open('big');
+    await page.click('[data-entity-id="e-20"]');
+    await page.evaluate(() => {
+      window.__longTasks = [];
+      new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+    });
+    const at = await page.evaluate(() => window.keelEditor.gizmoHandle('X'));
+    const moves = 40;
+    const t0 = performance.now();
+    await page.mouse.move(at.x, at.y);
+    await page.mouse.down();
+    for (let i = 1; i <= moves; i++) await page.mouse.move(at.x + i * 3, at.y);
+    await page.mouse.up();
+    const dragMs = performance.now() - t0;
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
+    const long = await page.evaluate(() => window.__longTasks);
+    const steps = await page.evaluate(() => window.keelEditor.history.labels.at(-1));
+    tables.push({
+      title: 'Editor: gizmo drag in the 2000-entity scene',
+      columns: ['mouse moves', 'drag wall ms', 'longest main-thread task ms', 'tasks > 50 ms', 'undo step'],
+      rows: [[String(moves), dragMs.toFixed(0), long.length ? Math.max(...long).toFixed(0) : '< 50', String(long.length), String(steps)]],
+    });
+
+    const saveRows = [];
+    for (const scene of ['arena', 'big']) {
+      progress(`saving ${scene}`);
+      await open(scene);
+      const times = [];
+      for (let i = 0; i < warmRuns; i++) {
+        const first = await page.evaluate(() => window.keelEditor.doc.entities.find((e) => e.components.transform)?.id);
+        await page.click(`[data-entity-id="${first}"]`);
+        const idx = await page.evaluate((id) => window.keelEditor.doc.entities.findIndex((e) => e.id === id), first);
+        await page.fill(`[data-pointer="/entities/${idx}/components/transform/position/0"]`, String(100 + i));
+        await page.evaluate(() => document.activeElement?.blur());
+        const s0 = performance.now();
+        await page.keyboard.press('Control+s');
+        await page.waitForFunction(() => window.keelEditor.dirty === false, null, { timeout: 60_000 });
+        times.push(performance.now() - s0);
+      }
+      const bytes = (await readFile(join(scenesDir, `${scene}.json`))).length;
+      saveRows.push([scene, String(bytes), median(times).toFixed(0)]);
+    }
+    tables.push({ title: `Editor: save round trip, Ctrl+S to acknowledged (ms, median of ${warmRuns})`, columns: ['scene', 'file bytes', 'ms'], rows: saveRows });
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.close();
+  }
+
+  progress('building the editor page');
+  const out = join(dir, 'web');
+  await build({ configFile: join(repo, 'vite.config.ts'), root: repo, logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
+  const html = await readFile(join(out, 'editor', 'index.html'), 'utf8');
+  const refs = [...html.matchAll(/(?:src|href)="\/?([^"]+\.js)"/g)].map((m) => m[1]);
+  let raw = 0;
+  let gz = 0;
+  for (const ref of refs) {
+    const bytes = await readFile(join(out, ref));
+    raw += bytes.length;
+    gz += gzipSync(bytes, { level: 9 }).length;
+  }
+  const css = (await readdir(join(out, 'assets'))).filter((f) => f.startsWith('editor') && f.endsWith('.css'));
+  tables.push({
+    title: 'Editor: production bundle of the page (vite build)',
+    columns: ['JS files loaded', 'raw KiB', 'gzip KiB', 'CSS files'],
+    rows: [[String(refs.length), (raw / 1024).toFixed(0), (gz / 1024).toFixed(0), String(css.length)]],
+  });
+  await rm(dir, { recursive: true, force: true });
+  return tables;
+}

@@ -1,0 +1,120 @@
+/**
+ * The client's network pieces that need no browser: snapshot interpolation timing, prediction
+ * with reconciliation against a server simulation, and the frame-to-tick stepper.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSceneText, Players, RunMode, silentLogger, Simulation, type MirroredEntity, type PlayerInput, type Quat, type Vec3 } from '../../runtime/core/index.js';
+import { FrameStepper } from '../../runtime/browser/loop/frame-stepper.js';
+import { Predictor, SNAP_DISTANCE } from '../../runtime/browser/net/predictor.js';
+import { INTERPOLATION_DELAY_MS, slerp, SnapshotBuffer } from '../../runtime/browser/net/snapshot-buffer.js';
+import { REPO } from '../helpers/keel-process.js';
+
+const at = (id: string, p: Vec3, q: Quat = [0, 0, 0, 1]): MirroredEntity => ({ netId: 1, id, components: {}, pose: { x: 0, y: 0, z: 0, ri: 3, ra: 0, rb: 0, rc: 0 }, position: p, rotation: q });
+const state = (e: MirroredEntity) => new Map([[e.netId, e]]);
+
+describe('SnapshotBuffer', () => {
+  it('draws INTERPOLATION_DELAY_MS behind the newest snapshot, between the two around that time', () => {
+    const b = new SnapshotBuffer(1000 / 60);
+    // Ticks 60 and 63 (1000 ms and 1050 ms of server time), received on time at local 5000 and 5050.
+    b.push(60, state(at('a', [0, 0, 0])), 5000);
+    b.push(63, state(at('a', [10, 0, 0])), 5050);
+    // At local 5125 the render time is server 1075 - 100 = 1025 ms: halfway.
+    const t = b.renderTime(5125);
+    expect(t).toBeCloseTo(1050 + 75 - INTERPOLATION_DELAY_MS, 6);
+    const p: Vec3 = [0, 0, 0];
+    const q: Quat = [0, 0, 0, 1];
+    expect(b.sample(1, t, p, q)).toBe(true);
+    expect(p[0]).toBeCloseTo(5, 6);
+    // Past the newest snapshot it holds the newest pose instead of extrapolating.
+    b.sample(1, 5000, p, q);
+    expect(p[0]).toBe(10);
+    // Before the oldest, the oldest.
+    b.sample(1, 0, p, q);
+    expect(p[0]).toBe(0);
+    expect(b.sample(2, t, p, q)).toBe(false);
+  });
+
+  it('follows the least delayed snapshot: a late one does not pull the clock back', () => {
+    const b = new SnapshotBuffer(1000 / 60);
+    b.push(60, state(at('a', [0, 0, 0])), 5000);
+    b.push(63, state(at('a', [1, 0, 0])), 5300); // 250 ms late
+    expect(b.renderTime(5300)).toBeGreaterThan(b.renderTime(5000) + 290);
+    expect(b.renderTime(5300) - 5300).toBeCloseTo(1000 - 5000 - INTERPOLATION_DELAY_MS + (1050 - 5300 - (1000 - 5000)) * 0.02, 6);
+  });
+
+  it('slerp takes the short way and stays unit length', () => {
+    const half = Math.SQRT1_2;
+    const out: Quat = [0, 0, 0, 1];
+    slerp([0, 0, 0, 1], [0, -half, 0, -half], 0.5, out); // the same 90° turn written with a negative w
+    expect(Math.hypot(...out)).toBeCloseTo(1, 9);
+    expect(Math.abs(out[1])).toBeCloseTo(Math.sin(Math.PI / 8), 6);
+  });
+});
+
+describe('Predictor', () => {
+  const scene = (() => {
+    const r = parseSceneText(readFileSync(join(REPO, 'scenes/arena.json'), 'utf8'), 'arena');
+    if (!r.ok) throw new Error('arena invalid');
+    return r.scene;
+  })();
+  const run = (input: Omit<PlayerInput, 'seq'>, seq: number): PlayerInput => ({ ...input, seq });
+
+  it('matches a server running the same inputs: no correction, error under a millimetre', () => {
+    const server = new Simulation({ scene, mode: RunMode.Server, logger: silentLogger() });
+    const players = new Players(server);
+    const player = players.join('p');
+    for (let t = 1; t <= 40; t++) server.tick(1 / 60, t); // land
+    const predictor = new Predictor(scene, new Map());
+    predictor.place(server.world.get(player.entityId)!.position);
+    let tick = 40;
+    const errors: number[] = [];
+    for (let seq = 1; seq <= 120; seq++) {
+      const input = run({ moveX: 0.6, moveZ: -0.8, jump: seq === 50, yaw: 1 }, seq);
+      predictor.step(input, 1 / 60, ++tick);
+      players.enqueue(player, [input]);
+      server.tick(1 / 60, tick);
+      if (seq % 3 === 0) errors.push(predictor.reconcile(seq, server.world.get(player.entityId)!.position)!);
+    }
+    expect(errors).toHaveLength(40);
+    expect(Math.max(...errors)).toBeLessThan(0.001);
+    const p = predictor.position;
+    expect(Math.hypot(p[0] + 15, p[2] - 15)).toBeGreaterThan(10); // it ran
+  });
+
+  it('replays unacknowledged inputs from the server position and eases the visible correction', () => {
+    const predictor = new Predictor(scene, new Map());
+    predictor.place([-15, 0.5, 15]);
+    for (let t = 1; t <= 30; t++) predictor.step(run({ moveX: 0, moveZ: 0, jump: false, yaw: 0 }, t), 1 / 60, t);
+    for (let seq = 31; seq <= 60; seq++) predictor.step(run({ moveX: 1, moveZ: 0, jump: false, yaw: 0 }, seq), 1 / 60, seq);
+    const before = [...predictor.position] as Vec3;
+    // The server had the player 0.3 m further along in z after input 40: the 20 later inputs are replayed from there.
+    const server40: Vec3 = [-15 + (10 * 6) / 60, 0.5, 15.3];
+    const error = predictor.reconcile(40, server40)!;
+    expect(error).toBeGreaterThan(0.25);
+    expect(error).toBeLessThan(SNAP_DISTANCE);
+    expect(predictor.position[2]).toBeCloseTo(15.3, 2);
+    expect(predictor.position[0]).toBeCloseTo(before[0], 1);
+    // Drawn where it was, then eased towards the new prediction.
+    expect(predictor.drawnPosition(0)[2]).toBeCloseTo(before[2], 6);
+    expect(Math.abs(predictor.drawnPosition(0.5)[2] - 15.3)).toBeLessThan(0.01);
+    // An input no longer remembered cannot be reconciled.
+    expect(predictor.reconcile(10, server40)).toBeNull();
+  });
+});
+
+describe('FrameStepper', () => {
+  it('runs one tick per step of frame time, keeps the remainder, and drops a backlog past its clamp', () => {
+    const s = new FrameStepper(60, 5);
+    const ticks: number[] = [];
+    const step = (_dt: number, tick: number) => ticks.push(tick);
+    expect(s.advance(1000, step)).toBe(0);
+    expect(s.advance(1000 + 50, step)).toBe(3); // exactly three steps, despite rounding
+    expect(s.advance(1000 + 60, step)).toBe(0);
+    expect(s.alpha).toBeCloseTo(0.6, 6);
+    expect(s.advance(1000 + 60 + 10_000, step)).toBe(5);
+    expect(s.advance(1000 + 60 + 10_000 + 1, step)).toBe(0);
+    expect(ticks).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});
