@@ -17,7 +17,7 @@ import { machineInfo, machineLines, markdownTable, textTable } from './lib/forma
 import { killAllSync, stopAll, tracked } from './lib/proc.mjs';
 
 /** Suites in the order they run. */
-const SUITES = ['server', 'net', 'assets', 'affinity', 'client', 'editor', 'editor-ui'];
+const SUITES = ['server', 'net', 'assets', 'affinity', 'client', 'editor-core', 'editor', 'live'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = dirname(here);

@@ -23,6 +23,7 @@ export * from './loop/manual-clock.js';
 export * from './net/transport.js';
 export * from './protocol/codec.js';
 export * from './protocol/messages.js';
+export * from './protocol/admin.js';
 export * from './net/replication.js';
 export * from './net/players.js';
 export * from './net/client-mirror.js';

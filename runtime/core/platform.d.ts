@@ -10,3 +10,6 @@ declare class TextDecoder {
   constructor(label?: string, options?: { fatal?: boolean });
   decode(input?: Uint8Array): string;
 }
+/** Base64 of a binary string, and back (the admin protocol's token subprotocol). */
+declare function btoa(data: string): string;
+declare function atob(data: string): string;

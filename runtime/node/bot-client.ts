@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { ClientMirror, decodeServer, encodeClient, MessageType, PROTOCOL_VERSION, Writer, type ServerMessage, type Welcome } from '../core/index.js';
+import { ClientMirror, decodeServer, encodeClient, MessageType, PROTOCOL_VERSION, Writer, type SceneChange, type ServerMessage, type Welcome } from '../core/index.js';
 
 export interface BotOptions {
   url: string;
@@ -27,6 +27,8 @@ export interface BotStats {
   inputs: number;
   /** Why the bot gave up on a frame from the server (it then closes with 1002), or null. */
   malformed: string | null;
+  /** Scene changes the server announced, in order. */
+  sceneChanges: SceneChange[];
 }
 
 /**
@@ -36,7 +38,7 @@ export interface BotStats {
  */
 export class Bot {
   readonly mirror = new ClientMirror();
-  readonly stats: BotStats = { joined: false, refused: null, closeCode: null, welcome: null, welcomes: 0, snapshots: 0, deltas: 0, bytesIn: 0, rttMs: [], inputs: 0, malformed: null };
+  readonly stats: BotStats = { joined: false, refused: null, closeCode: null, welcome: null, welcomes: 0, snapshots: 0, deltas: 0, bytesIn: 0, rttMs: [], inputs: 0, malformed: null, sceneChanges: [] };
   private ws: WebSocket | null = null;
   private timers: NodeJS.Timeout[] = [];
   private seq = 0;
@@ -101,6 +103,8 @@ export class Bot {
       this.stats.snapshots++;
       if (msg.baseTick !== 0) this.stats.deltas++;
       if (this.mirror.apply(msg)) this.acked = msg.tick;
+    } else if (msg.type === MessageType.SceneChange) {
+      this.stats.sceneChanges.push(msg);
     } else if (msg.type === MessageType.Pong) {
       const sent = this.pings.get(msg.id);
       if (sent !== undefined) {

@@ -49,6 +49,13 @@ export interface ServerConfig {
   agonesPort: number;
   /** Time between Health pings, sent from the game loop. */
   agonesHealthMs: number;
+  /** Port of the admin channel (live view, pause/step, push edit); 0: off. */
+  adminPort: number;
+  adminHost: string;
+  /** Bearer token the admin channel requires (set whenever adminPort is). */
+  adminToken: string | undefined;
+  /** Origins a browser may open the admin channel from. */
+  adminOrigins: string[];
 }
 
 export interface OptionSpec {
@@ -87,6 +94,10 @@ export interface RawServeOptions {
   agones?: string;
   agonesPort?: string;
   agonesHealthMs?: string;
+  adminPort?: string;
+  adminHost?: string;
+  adminToken?: string;
+  adminOrigin?: string;
 }
 
 export const DEFAULT_PORT = 7777;
@@ -107,6 +118,11 @@ export const DEFAULT_AGONES_HEALTH_MS = 2000;
  * so that probes and scrapers from outside the container reach it.
  */
 export const DEFAULT_HEALTH_HOST = '127.0.0.1';
+
+/** The admin channel answers on loopback only unless told otherwise. */
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+/** The dev server's addresses (`npm start`): where the editor attaches from. */
+export const DEFAULT_ADMIN_ORIGINS: readonly string[] = ['http://127.0.0.1:5173', 'http://localhost:5173'];
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port <port>', env: 'SERVER_PORT', description: 'WebSocket game port', defaultText: String(DEFAULT_PORT) },
@@ -132,6 +148,10 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'agones', flag: '--agones', env: 'SERVER_AGONES', description: 'report to the Agones SDK sidecar (Ready, Health, Shutdown, players, labels)', defaultText: 'on when AGONES_SDK_HTTP_PORT is set' },
   { key: 'agonesPort', flag: '--agones-port <port>', env: 'AGONES_SDK_HTTP_PORT', description: "the Agones sidecar's REST port (Agones sets the variable)", defaultText: String(DEFAULT_AGONES_PORT) },
   { key: 'agonesHealthMs', flag: '--agones-health-ms <ms>', env: 'SERVER_AGONES_HEALTH_MS', description: 'Agones Health ping interval, sent from the game loop', defaultText: String(DEFAULT_AGONES_HEALTH_MS) },
+  { key: 'adminPort', flag: '--admin-port <port>', env: 'SERVER_ADMIN_PORT', description: 'WebSocket port of the admin channel (live view, pause/step, push edit); needs --admin-token; 0 disables', defaultText: '0: off' },
+  { key: 'adminHost', flag: '--admin-host <address>', env: 'SERVER_ADMIN_HOST', description: 'address the admin channel binds', defaultText: DEFAULT_ADMIN_HOST },
+  { key: 'adminToken', flag: '--admin-token <token>', env: 'SERVER_ADMIN_TOKEN', description: 'token admin clients must present (16+ characters); prefer the variable', defaultText: 'none' },
+  { key: 'adminOrigin', flag: '--admin-origin <list>', env: 'SERVER_ADMIN_ORIGIN', description: 'comma-separated Origins a browser may open the admin channel from', defaultText: DEFAULT_ADMIN_ORIGINS.join(',') },
 ];
 
 /** A bad setting: names where it came from (flag or variable) and the value. Exit code 2. */
@@ -261,7 +281,26 @@ export function resolveEarlyConfig(input: ResolveInput): EarlyConfig {
     agones: raw.agones ? bool(raw.agones) : raw.agonesPort !== undefined,
     agonesPort: raw.agonesPort ? int(raw.agonesPort, 1, 65535) : DEFAULT_AGONES_PORT,
     agonesHealthMs: raw.agonesHealthMs ? int(raw.agonesHealthMs, 100, 60_000) : DEFAULT_AGONES_HEALTH_MS,
+    ...adminOptions(raw, port, healthPort),
   };
+}
+
+/** The admin channel's options: off unless a port is given, and then only with a token. */
+function adminOptions(raw: Partial<Record<keyof RawServeOptions, Source>>, port: number, healthPort: number): Pick<ServerConfig, 'adminPort' | 'adminHost' | 'adminToken' | 'adminOrigins'> {
+  const adminPort = raw.adminPort ? int(raw.adminPort, 0, 65535) : 0;
+  if (adminPort !== 0 && (adminPort === port || adminPort === healthPort)) {
+    throw new ConfigError(raw.adminPort!.source, raw.adminPort!.value, 'must differ from the game and health ports');
+  }
+  const token = raw.adminToken;
+  if (token && token.value.length < 16) throw new ConfigError(token.source, '(hidden)', 'must be at least 16 characters');
+  if (adminPort !== 0 && !token) {
+    throw new ConfigError(raw.adminPort!.source, raw.adminPort!.value, 'the admin channel needs a token: set SERVER_ADMIN_TOKEN (or --admin-token) to 16+ characters');
+  }
+  const origins = raw.adminOrigin ? raw.adminOrigin.value.split(',').map((o) => o.trim()).filter((o) => o !== '') : [...DEFAULT_ADMIN_ORIGINS];
+  for (const o of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError(raw.adminOrigin!.source, raw.adminOrigin!.value, `"${o}" is not an origin (scheme://host[:port], no path)`);
+  }
+  return { adminPort, adminHost: raw.adminHost?.value ?? DEFAULT_ADMIN_HOST, adminToken: token?.value, adminOrigins: origins };
 }
 
 /** A CPU list in taskset syntax, every CPU one this process may use. */

@@ -109,6 +109,7 @@ export class GameSession {
 
   /** Binds to a (new) simulation: connected players are spawned again and get a full snapshot. */
   attach(sim: Simulation, scene: { name: string; hash: string }): void {
+    const swap = this.sim !== null;
     this.sim = sim;
     this.scene = scene;
     this.players = new Players(sim);
@@ -124,9 +125,28 @@ export class GameSession {
       try {
         c.player = this.players.join(c.name);
         c.replica = new ReplicaClient();
+        // Said explicitly, so a client reloads its scene rather than guessing from the second welcome.
+        if (swap) this.send(c, { type: MessageType.SceneChange, kind: 'full', scene: scene.name, sceneHash: scene.hash });
         this.send(c, this.welcome(c.player));
       } catch (err) {
         this.fail(c, err, 'rejoin after reload');
+      }
+    }
+  }
+
+  /**
+   * The running world took a delta reload of the scene: players stay seated and entity changes
+   * reach clients through snapshots; this tells them the new scene hash (a client fetches the
+   * scene again when it lacks an asset the new version names).
+   */
+  sceneChanged(scene: { name: string; hash: string }): void {
+    this.scene = scene;
+    for (const c of this.clients.values()) {
+      if (!c.player || c.closed) continue;
+      try {
+        this.send(c, { type: MessageType.SceneChange, kind: 'delta', scene: scene.name, sceneHash: scene.hash });
+      } catch (err) {
+        this.fail(c, err, 'scene change');
       }
     }
   }

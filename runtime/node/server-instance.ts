@@ -12,6 +12,10 @@ import {
   type PhysicsFactory,
   type Transport,
 } from '../core/index.js';
+import { diffScene } from '../core/edit/live-edit.js';
+import type { SceneEdit } from '../core/edit/scene-edit.js';
+import { checkSceneEdit } from '../core/edit/check-scene-edit.js';
+import { AdminServer } from './admin/admin-server.js';
 import { AssetRoot } from './assets.js';
 import type { ServerConfig } from './config.js';
 import type { PinoLogger } from './logger.js';
@@ -28,6 +32,20 @@ import { GameSession, LIMITS } from './game-session.js';
 import { AgonesSdk, LABEL_SCENE_HASH, LABEL_WORLD } from './agones/agones-sdk.js';
 
 export type InstanceState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Quiet time after a watched file's last event before its scene reloads, ms: an editor's save or
+ * a non-atomic write arrives as a few events within a millisecond or two, and a branch switch
+ * rewrites many files back to back; each burst reloads the scene once.
+ */
+export const RELOAD_QUIET_MS = 15;
+/** A burst that keeps going (an editor autosaving in a loop) still reloads at least this often, ms. */
+export const RELOAD_MAX_WAIT_MS = 150;
+
+/** A reloaded scene waiting for the next tick: applied to the running world, or swapped in whole. */
+type PendingReload =
+  | { kind: 'delta'; scene: LoadedScene; since: number }
+  | { kind: 'full'; scene: LoadedScene; sim: Simulation; since: number; why: string };
 
 export interface ServerInstanceDeps {
   logger: PinoLogger;
@@ -85,7 +103,18 @@ export class ServerInstance {
   private sim: Simulation | null = null;
   /** The config's physics engine, ready (Rapier's WASM initialised) before the first simulation is built. */
   private physics: PhysicsFactory | null = null;
-  private pending: { scene: LoadedScene; sim: Simulation } | null = null;
+  private pending: PendingReload | null = null;
+  /** Reloads run one after another, in the order the watcher asked for them. */
+  private reloadQueue: Promise<unknown> = Promise.resolve();
+  /** When the current burst of file events began (performance.now), or null between bursts. */
+  private burstStart: number | null = null;
+  /** The problems of the last rejected version, so an unchanged bad file is not logged again. */
+  private lastRejection = '';
+  /** The admin channel, when config.adminPort is set. */
+  private admin: AdminServer | null = null;
+  private adminPort = 0;
+  /** While the loop is paused from the admin channel, this keeps the heartbeat alive (no watchdog exit). */
+  private pausedBeat: NodeJS.Timeout | null = null;
   private watcher: FSWatcher | null = null;
   /** Absolute paths of the files whose changes reload the scene (the watcher watches their folders). */
   private readonly watched = new Set<string>();
@@ -208,6 +237,7 @@ export class ServerInstance {
         disconnect: (c, code, reason) => this.session.disconnect(c, code, reason),
       });
       this.boundPort = port;
+      if (this.config.adminPort !== 0) await this.startAdmin();
       await health;
       this.lifecycle = 'running';
       this.loopDone = this.loop.start();
@@ -231,8 +261,8 @@ export class ServerInstance {
     }
     if (this.config.watch) await this.startWatching();
     this.log.info(
-      { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, physics: this.config.physics, startMs: Math.round(performance.now() - t0) },
-      `Listening on ${this.config.host}:${this.boundPort} at ${this.config.tickRate} Hz${this.healthPort ? `; health on :${this.healthPort}` : ''}`,
+      { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, adminPort: this.adminPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, physics: this.config.physics, startMs: Math.round(performance.now() - t0) },
+      `Listening on ${this.config.host}:${this.boundPort} at ${this.config.tickRate} Hz${this.healthPort ? `; health on :${this.healthPort}` : ''}${this.adminPort ? `; admin on ${this.config.adminHost}:${this.adminPort}` : ''}`,
     );
   }
 
@@ -242,10 +272,65 @@ export class ServerInstance {
     await this.loop.stop();
     await this.loopDone;
     await this.transport.close(1001, 'server failed to start');
+    await this.admin?.close();
     this.sim?.dispose();
     await this.health?.stop();
     this.agones?.close();
     this.lifecycle = 'stopped';
+  }
+
+  /** Binds the admin channel (see runtime/node/admin/admin-server.ts). */
+  private async startAdmin(): Promise<void> {
+    const c = this.config;
+    const loop = this.loop;
+    this.admin = new AdminServer({
+      port: c.adminPort,
+      host: c.adminHost,
+      token: c.adminToken!,
+      origins: c.adminOrigins,
+      log: this.log,
+      target: {
+        info: () => ({ instance: c.id, world: c.world, scene: this.scene?.doc.name ?? '', sceneHash: this.scene?.hash ?? '', tickRate: c.tickRate }),
+        simulation: () => this.sim,
+        tick: () => loop.nextTick,
+        paused: () => loop.isPaused,
+        pendingSteps: () => loop.pendingSteps,
+        pause: () => this.pauseLoop(),
+        resume: () => this.resumeLoop(),
+        step: (n) => loop.step(n),
+        pushEdit: (edit) => this.pushEdit(edit),
+      },
+    });
+    this.adminPort = (await this.admin.listen()).port;
+  }
+
+  /** The admin port actually bound (0 when the channel is off). */
+  get boundAdminPort(): number {
+    return this.adminPort;
+  }
+
+  private pauseLoop(): void {
+    if (this.loop.isPaused) return;
+    this.loop.pause();
+    // A paused loop is a developer looking, not a hung server: keep the heartbeat going so the
+    // stall check and the watchdog leave it be.
+    this.pausedBeat = setInterval(() => {
+      (this.health?.heartbeat ?? this.sharedHeartbeat)?.beat(this.loop.nextTick, this.session.playerCount, this.sim?.world.size ?? 0);
+    }, 250);
+  }
+
+  private resumeLoop(): void {
+    if (this.pausedBeat) clearInterval(this.pausedBeat);
+    this.pausedBeat = null;
+    this.loop.resume();
+  }
+
+  /** A scene edit applied to the live world only (the admin channel's push edit); the file is untouched. */
+  private pushEdit(edit: SceneEdit): void {
+    const why = checkSceneEdit(edit);
+    if (why) throw new Error(why);
+    if (!this.sim) throw new Error('no running world');
+    this.sim.applyEdit(edit);
   }
 
   private async startHealth(): Promise<void> {
@@ -280,12 +365,14 @@ export class ServerInstance {
     // at its end, within half the shutdown grace (5 s at most) so it never costs the exit code.
     const agonesShutdown = this.agones?.shutdown(Math.min(5000, this.config.shutdownGraceMs / 2));
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    if (this.pausedBeat) clearInterval(this.pausedBeat);
     await this.watcher?.close();
+    await this.admin?.close();
     await this.loop.stop(); // the tick in progress finishes
     await this.loopDone;
     await this.transport.close(1001, 'server shutting down');
     this.sim?.dispose();
-    this.pending?.sim.dispose();
+    if (this.pending?.kind === 'full') this.pending.sim.dispose();
     await this.health?.stop();
     await agonesShutdown;
     this.agones?.close();
@@ -314,22 +401,49 @@ export class ServerInstance {
 
   /**
    * Reloads the scene from disk. A scene that fails to load leaves the running one untouched;
-   * a good one replaces it between two ticks. Resolves true when the new scene is in place.
+   * a good one is applied between two ticks: as a delta to the running world when it can be (see
+   * {@link fullReloadReason}), else by building a new world. `since` is when the file event that
+   * asked for it arrived (performance.now), for the latency figures. Resolves true when the new
+   * version is queued for the next tick.
    */
-  async reload(): Promise<boolean> {
+  async reload(since = performance.now()): Promise<boolean> {
     let scene: LoadedScene;
     try {
       scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server);
     } catch (err) {
       const problems = err instanceof SceneError ? err.message.split('\n') : [(err as Error).message];
       this.metrics.reloads.inc({ result: 'rejected' });
-      this.log.error({ problems }, `Scene reload rejected, keeping the running scene: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`);
+      const key = problems.join('\n');
+      if (key === this.lastRejection) {
+        this.log.debug({ problems }, 'Scene file still invalid (same problems as before); keeping the running scene');
+      } else {
+        this.lastRejection = key;
+        this.log.error({ problems, result: 'rejected' }, `Scene reload rejected, keeping the running scene: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`);
+      }
       return false;
     }
-    if (this.lifecycle !== 'running') return false;
-    this.pending?.sim.dispose();
-    this.pending = { scene, sim: this.buildSimulation(scene) };
+    this.lastRejection = '';
+    if (this.lifecycle !== 'running' || !this.scene) return false;
+    // A full swap still waiting keeps the world's settings apart from the file's: stay on that path.
+    const why = this.fullReloadReason(this.scene, scene) ?? (this.pending?.kind === 'full' ? this.pending.why : null);
+    if (this.pending?.kind === 'full') this.pending.sim.dispose();
+    this.pending = why ? { kind: 'full', scene, sim: this.buildSimulation(scene), since, why } : { kind: 'delta', scene, since };
     return true;
+  }
+
+  /**
+   * Why `next` cannot be applied to the world running `prev` as a delta, or null when it can: the
+   * tick rate and the physics engine are fixed for a world's life, and a heightfield asset is
+   * loaded when the world is built.
+   */
+  private fullReloadReason(prev: LoadedScene, next: LoadedScene): string | null {
+    const a = prev.doc.settings;
+    const b = next.doc.settings;
+    if (a.tickRate !== b.tickRate) return `settings.tickRate changed (${a.tickRate} → ${b.tickRate}); the loop keeps ${this.config.tickRate} Hz until restarted`;
+    if ((a.physics ?? null) !== (b.physics ?? null)) return `settings.physics changed (${a.physics ?? 'default'} → ${b.physics ?? 'default'}); the engine stays ${this.config.physics} until restarted`;
+    const keys = (m: Map<string, unknown>) => [...m.keys()].sort().join('\n');
+    if (keys(prev.heightfields) !== keys(next.heightfields)) return 'the heightfield assets changed';
+    return null;
   }
 
   private setHealthState(state: HealthState): void {
@@ -345,6 +459,8 @@ export class ServerInstance {
       scripts: scene.scripts,
       heightfields: scene.heightfields,
       ...(this.physics ? { physics: this.physics } : {}),
+      onScriptError: ({ entity, script, hook, error }) =>
+        this.admin?.scriptError({ entity, script, hook, message: error.message, stack: error.stack, tick: this.loop.nextTick }),
     });
   }
 
@@ -356,18 +472,7 @@ export class ServerInstance {
 
   /** One tick: swap in a reloaded scene if one is waiting, then network in, physics, scripts, replication out. */
   private tick(dt: number, n: number): void {
-    if (this.pending) {
-      const old = this.sim;
-      const { scene, sim } = this.pending;
-      this.pending = null;
-      this.use(scene, sim);
-      old?.dispose();
-      this.reloads++;
-      this.metrics.reloads.inc({ result: 'applied' });
-      this.watch(scene); // scripts the new version added
-      this.log.info({ entities: sim.world.size, hash: scene.hash.slice(0, 12), tick: n }, `Scene ${scene.doc.name} reloaded (${sim.world.size} entities)`);
-      this.agones?.setLabel(LABEL_SCENE_HASH, scene.hash.slice(0, 12));
-    }
+    if (this.pending) this.applyReload(n);
     const sim = this.sim!;
     const t0 = performance.now();
     try {
@@ -385,6 +490,51 @@ export class ServerInstance {
     (this.health?.heartbeat ?? this.sharedHeartbeat)?.beat(n, this.session.playerCount, sim.world.size, ms);
     // From the loop itself, so a loop that stops ticking stops the pings; it never blocks or throws.
     this.agones?.tick();
+  }
+
+  /** Applies the reload waiting for this tick: a delta to the running world, or a new world. */
+  private applyReload(n: number): void {
+    let p = this.pending!;
+    this.pending = null;
+    const name = p.scene.doc.name;
+    if (p.kind === 'delta') {
+      const sim = this.sim!;
+      const diff = diffScene(sim.scene, p.scene.doc);
+      try {
+        const restarted = sim.reload(p.scene.doc, p.scene.scripts);
+        this.scene = p.scene;
+        this.session.sceneChanged({ name, hash: p.scene.hash });
+        this.reloaded(p, n, { added: diff.added.length, removed: diff.removed.length, changed: diff.changed.length, restarted });
+        return;
+      } catch (err) {
+        // The running game made the edit impossible (it spawned an entity under an id the file
+        // now adds, or removed a parent the file still uses): start over from the file instead.
+        const why = `the delta does not apply to the running world: ${(err as Error).message}`;
+        this.log.warn({ err, tick: n }, `Scene ${name}: ${why}; reloading it whole`);
+        p = { kind: 'full', scene: p.scene, sim: this.buildSimulation(p.scene), since: p.since, why };
+      }
+    } else {
+      this.log.info({ reason: p.why }, `Scene ${name}: ${p.why}; reloading it whole (players are seated again)`);
+    }
+    const old = this.sim;
+    this.use(p.scene, p.sim);
+    old?.dispose();
+    this.reloaded(p, n, {});
+  }
+
+  /** Counts, measures and logs an applied reload. */
+  private reloaded(p: PendingReload, n: number, detail: Record<string, unknown>): void {
+    const sim = this.sim!;
+    const ms = performance.now() - p.since;
+    this.reloads++;
+    this.metrics.reloads.inc({ result: p.kind });
+    this.metrics.reloadLatency.observe(ms / 1000);
+    this.watch(p.scene); // scripts the new version added
+    this.log.info(
+      { result: p.kind, ms: Math.round(ms * 10) / 10, entities: sim.world.size, hash: p.scene.hash.slice(0, 12), tick: n, ...detail },
+      `Scene ${p.scene.doc.name} reloaded (${sim.world.size} entities)`,
+    );
+    this.agones?.setLabel(LABEL_SCENE_HASH, p.scene.hash.slice(0, 12));
   }
 
   /** The scene file and every script it uses: an edit to any of them reloads the scene. */
@@ -409,7 +559,9 @@ export class ServerInstance {
       depth: 0,
       // Other files in those folders are none of our business (stats are absent on a first call for a path).
       ignored: (path, stats) => stats?.isFile() === true && !this.watched.has(resolve(path)),
-      awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
+      // No awaitWriteFinish: it holds every event back by its stability threshold. Atomic saves
+      // (write a temporary file, rename it over) are whole when seen; a non-atomic write read half
+      // done fails validation and its next event, within the quiet time, reloads it whole.
     });
     this.watcher = watcher;
     watcher.on('all', (event, path) => {
@@ -419,16 +571,21 @@ export class ServerInstance {
         // Nothing to load: keep the running world, and let the file's return reload it.
         if (this.reloadTimer) clearTimeout(this.reloadTimer);
         this.reloadTimer = null;
+        this.burstStart = null;
         this.log.warn({ file: path }, `${path} was deleted; keeping the running scene and reloading when it comes back`);
         return;
       }
       if (event !== 'add' && event !== 'change') return;
+      const now = performance.now();
+      this.burstStart ??= now;
+      const since = this.burstStart;
       if (this.reloadTimer) clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => {
         this.reloadTimer = null;
+        this.burstStart = null;
         this.log.info({ file: path }, event === 'add' ? `${path} is back; reloading` : `Change detected in ${path}; reloading`);
-        void this.reload();
-      }, 50);
+        this.reloadQueue = this.reloadQueue.then(() => this.reload(since)).catch((err) => this.log.error({ err }, `Scene reload failed: ${(err as Error).message}`));
+      }, Math.max(0, Math.min(RELOAD_QUIET_MS, since + RELOAD_MAX_WAIT_MS - now)));
     });
     watcher.on('error', (err) => this.log.warn({ err }, 'file watcher error'));
     // Edits made right after the Listening line must not be missed: wait (bounded) for the first scan.

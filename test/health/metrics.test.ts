@@ -38,6 +38,7 @@ const REQUIRED: Record<string, string> = {
   keel_network_received_bytes_total: 'counter',
   keel_network_sent_bytes_total: 'counter',
   keel_scene_reloads_total: 'counter',
+  keel_scene_reload_seconds: 'histogram',
   process_resident_memory_bytes: 'gauge',
   nodejs_eventloop_lag_seconds: 'gauge',
 };
@@ -97,7 +98,7 @@ describe('/metrics', () => {
     expect(single(first.exp, 'keel_entities')).toBeGreaterThan(0);
     expect(single(first.exp, 'process_resident_memory_bytes')).toBeGreaterThan(1_000_000);
     const reloads = samplesOf(first.exp, 'keel_scene_reloads_total');
-    expect(reloads.map((s) => s.labels.result).sort()).toEqual(['applied', 'rejected']);
+    expect(reloads.map((s) => s.labels.result).sort()).toEqual(['delta', 'full', 'rejected']);
     for (const s of reloads) expect(s.value).toBe(0);
 
     // ~1 s later the tick counter and the histogram count have moved on.

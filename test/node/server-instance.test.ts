@@ -95,12 +95,12 @@ describe('ServerInstance', () => {
     await expect(connect(a.port)).rejects.toThrow();
   });
 
-  it('keeps the running scene when a reload fails, and swaps it when a reload succeeds', async () => {
+  it('applies a reload at a tick boundary as a delta to the running simulation', async () => {
     const { instance, lines } = await makeInstance('Instance-R');
     const before = instance.simulation;
     expect(await instance.reload()).toBe(true);
-    await until(() => instance.simulation !== before, 'swap at a tick boundary');
-    expect(instance.status().reloads).toBe(1);
-    expect(lines.some((l) => /reloaded/.test(String(l.msg)))).toBe(true);
+    await until(() => instance.status().reloads === 1, 'the reload at a tick boundary');
+    expect(instance.simulation).toBe(before);
+    expect(lines.some((l) => /reloaded/.test(String(l.msg)) && l.result === 'delta')).toBe(true);
   });
 });

@@ -8,6 +8,7 @@ import {
   type PlayerInput,
   type Snapshot,
   type Vec3,
+  type SceneChange,
   type Welcome,
 } from '../../core/index.js';
 import type { PlayerInputSource } from '../input/player-input.js';
@@ -81,6 +82,7 @@ export class ConnectedPlay implements PlaySession {
       name: opts.name,
       onWelcome: (w) => this.onWelcome(w),
       onSnapshot: (s) => this.onSnapshot(s),
+      onSceneChange: (c) => this.onSceneChange(c),
       ...(opts.socket ? { socket: opts.socket } : {}),
     });
     this.connection.connect();
@@ -179,6 +181,25 @@ export class ConnectedPlay implements PlaySession {
         () => this.resetPredictor(), // keep predicting against the geometry at hand
       );
     } else this.resetPredictor();
+  }
+
+  /**
+   * The server applied a new version of the scene in place: entities change through snapshots;
+   * fetch the new version for what snapshots do not carry (models, geometry, environment). A full
+   * swap is handled by the Welcome that follows it.
+   */
+  private onSceneChange(c: SceneChange): void {
+    if (c.kind !== 'delta' || c.sceneHash === this.currentScene.hash) return;
+    const w = this.welcome;
+    const load = this.opts.loadScene ?? ((name: string) => loadBrowserScene(name, RunMode.Client));
+    void load(this.currentScene.name).then(
+      (scene) => {
+        if (this.welcome !== w) return;
+        this.currentScene = scene;
+        this.sceneGen++;
+      },
+      () => {}, // keep drawing with the assets at hand
+    );
   }
 
   private resetPredictor(): void {

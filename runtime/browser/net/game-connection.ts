@@ -8,6 +8,7 @@ import {
   Writer,
   type PlayerInput,
   type Snapshot,
+  type SceneChange,
   type Welcome,
 } from '../../core/index.js';
 import type { ConnectionState } from '../app/play-session.js';
@@ -29,6 +30,8 @@ export interface GameConnectionOptions {
   onWelcome(w: Welcome): void;
   /** May throw ProtocolError (a snapshot that does not fit its baseline): the connection closes. */
   onSnapshot(s: Snapshot): void;
+  /** The server's scene changed (protocol v3): a delta applied in place, or a full swap (a Welcome follows). */
+  onSceneChange?(c: SceneChange): void;
   onState?(state: ConnectionState, reason: string | null): void;
   /** The WebSocket constructor (tests and benchmarks pass their own). */
   socket?: (url: string) => WebSocket;
@@ -36,7 +39,7 @@ export interface GameConnectionOptions {
 }
 
 /**
- * The client's socket to a keel server (protocol v2): hello, welcome, snapshots in, inputs and
+ * The client's socket to a keel server (protocol v3): hello, welcome, snapshots in, inputs and
  * pings out. It reconnects with backoff when the connection drops, and stays down when the
  * server refused it for a reason that will not change (full, wrong protocol, bad token) or sent
  * a frame it cannot decode; `state` and `reason` say which. No message from the server can
@@ -126,6 +129,10 @@ export class GameConnection {
         case MessageType.Snapshot:
           if (this.state !== 'connected') return this.fail('a snapshot arrived before the welcome');
           this.opts.onSnapshot(msg);
+          return;
+        case MessageType.SceneChange:
+          if (this.state !== 'connected') return this.fail('a scene change arrived before the welcome');
+          this.opts.onSceneChange?.(msg);
           return;
         case MessageType.Pong: {
           const sent = this.pings.get(msg.id);

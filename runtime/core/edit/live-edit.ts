@@ -32,13 +32,16 @@ export function applyLiveEdit(sim: Simulation, edit: SceneEdit): SceneEdit {
   return inverse;
 }
 
-/**
- * Changes `sim.world` from matching `prev` to matching `next`. Everything is checked first
- * (touched entities valid, parents present in the running world): on a problem it throws
- * {@link SceneError} or {@link SceneEditError} and changes nothing.
- */
-export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: SceneDocument): void {
-  const world = sim.world;
+/** What differs between two versions of a document, by entity id. */
+export interface SceneDiff {
+  added: EntityDocument[];
+  removed: string[];
+  /** Entities present in both that differ, with the components whose data differs. */
+  changed: { before: EntityDocument; after: EntityDocument; components: (keyof Components)[] }[];
+}
+
+/** Entities added, removed and changed (any field) from `prev` to `next`, matched by id. */
+export function diffScene(prev: SceneDocument, next: SceneDocument): SceneDiff {
   const pe = prev.entities;
   const ne = next.entities;
   // The common case (an edit inside entities): the same ids in the same order, compared by
@@ -48,7 +51,7 @@ export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: Scene
   const nextIds = sameIds ? null : new Set(ne.map((e) => e.id));
   const removed = sameIds ? [] : pe.filter((e) => !nextIds!.has(e.id)).map((e) => e.id);
   const added: EntityDocument[] = [];
-  const changed: { before: EntityDocument; after: EntityDocument; components: (keyof Components)[] }[] = [];
+  const changed: SceneDiff['changed'] = [];
   for (let i = 0; i < ne.length; i++) {
     const e = ne[i]!;
     const before = sameIds ? pe[i] : prevById!.get(e.id);
@@ -58,6 +61,18 @@ export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: Scene
       changed.push({ before, after: e, components: [...names].filter((n) => !sameJson(before.components[n], e.components[n])) });
     }
   }
+  return { added, removed, changed };
+}
+
+/**
+ * Changes `sim.world` from matching `prev` to matching `next`. Everything is checked first
+ * (touched entities valid, parents present in the running world): on a problem it throws
+ * {@link SceneError} or {@link SceneEditError} and changes nothing.
+ */
+export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: SceneDocument): void {
+  const world = sim.world;
+  const ne = next.entities;
+  const { added, removed, changed } = diffScene(prev, next);
   const indexOf = (id: string) => ne.findIndex((e) => e.id === id);
 
   // Check everything before changing anything: added entities whole, changed ones by what

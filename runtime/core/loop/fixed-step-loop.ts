@@ -48,6 +48,13 @@ export class FixedStepLoop {
   private running = false;
   private stopped: Promise<void> | null = null;
   private tickNumber = 0;
+  private paused = false;
+  /** Ticks asked for by `step` while paused, not yet run. */
+  private steps = 0;
+  /** Set after a pause: the schedule restarts from now instead of catching up the paused time. */
+  private rebase = false;
+  /** Wakes the paused loop (a step, a resume, a stop). */
+  private wake: (() => void) | null = null;
   private readonly opts: Required<Omit<FixedStepLoopOptions, 'onResync' | 'onTick'>> & Pick<FixedStepLoopOptions, 'onResync' | 'onTick'>;
 
   constructor(opts: FixedStepLoopOptions) {
@@ -84,7 +91,48 @@ export class FixedStepLoop {
   /** Stops after the tick in progress. */
   stop(): Promise<void> {
     this.running = false;
+    this.poke();
     return this.stopped ?? Promise.resolve();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Ticks still to run from `step` calls. */
+  get pendingSteps(): number {
+    return this.steps;
+  }
+
+  /** Stops ticking after the tick in progress until `resume` (or `step`). The tick number holds. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /**
+   * While paused, runs `n` more ticks (back to back, at once) and stays paused: the tick number
+   * moves by exactly `n`. Throws when not paused.
+   */
+  step(n = 1): void {
+    if (!this.paused) throw new Error('step needs a paused loop; pause it first');
+    if (!Number.isInteger(n) || n < 1) throw new Error(`step takes a whole number of ticks >= 1 (got ${n})`);
+    this.steps += n;
+    this.poke();
+  }
+
+  /** Ticks again on the schedule, starting now (the paused time is not caught up). Pending steps are dropped. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.steps = 0;
+    this.rebase = true;
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
   }
 
   private async run(): Promise<void> {
@@ -94,9 +142,28 @@ export class FixedStepLoop {
     let origin = clock.now();
     let n = 0; // ticks since origin; deadline of the next tick is origin + n * step
     while (this.running) {
+      if (this.paused) {
+        if (this.steps === 0) {
+          await new Promise<void>((r) => (this.wake = r));
+          continue;
+        }
+        this.steps--;
+        const t = clock.now();
+        this.opts.tick(dt, this.tickNumber++);
+        this.stats.ticks++;
+        this.stats.duration.push(clock.now() - t);
+        // A stepped tick has no deadline: it adds nothing to lateness or overruns.
+        continue;
+      }
+      if (this.rebase) {
+        this.rebase = false;
+        origin = clock.now();
+        n = 0;
+      }
       const deadline = origin + n * step;
       await clock.sleepUntil(deadline);
       if (!this.running) break;
+      if (this.paused) continue;
       const started = clock.now();
       this.opts.tick(dt, this.tickNumber++);
       const ended = clock.now();

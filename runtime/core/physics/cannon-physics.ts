@@ -2,7 +2,7 @@ import * as CANNON from 'cannon-es';
 import type { Quat, Vec3 } from '../math/vec.js';
 import type { ColliderComponent } from '../scene/schema.js';
 import type { HeightfieldData } from './heightfield.js';
-import type { BodyDesc, ContactEvent, PhysicsEngine, PhysicsOptions, PhysicsStats } from './physics.js';
+import type { BodyDesc, ContactEvent, PhysicsEngine, PhysicsContactPoint, PhysicsOptions, PhysicsStats } from './physics.js';
 
 // cannon's Plane and Heightfield face +Z; keel is Y-up, so both are turned -90° about X.
 const Z_UP_TO_Y_UP = new CANNON.Quaternion().setFromEuler(-Math.PI / 2, 0, 0);
@@ -224,6 +224,21 @@ class CannonPhysics implements PhysicsEngine {
   drainContacts(): ContactEvent[] {
     const out = this.contacts;
     this.contacts = [];
+    return out;
+  }
+
+  isSleeping(entityId: string): boolean {
+    return this.bodies.get(entityId)?.sleepState === CANNON.Body.SLEEPING;
+  }
+
+  contactPoints(): PhysicsContactPoint[] {
+    const out: PhysicsContactPoint[] = [];
+    for (const c of this.world.contacts) {
+      const a = this.ids.get(c.bi);
+      const b = this.ids.get(c.bj);
+      if (a === undefined || b === undefined) continue;
+      out.push({ a, b, point: [c.bi.position.x + c.ri.x, c.bi.position.y + c.ri.y, c.bi.position.z + c.ri.z] });
+    }
     return out;
   }
 

@@ -20,7 +20,17 @@ export interface PhysicsEngine {
   /** Changes gravity for every body (optional: an engine without it keeps the start value). */
   setGravity?(gravity: Vec3): void;
   stats(): PhysicsStats;
+  /** Whether the entity's body sleeps (false without a body); for debug views. */
+  isSleeping?(entityId: string): boolean;
+  /** Points where bodies touch now, world space; for debug views (an engine may return none). */
+  contactPoints?(): PhysicsContactPoint[];
   dispose(): void;
+}
+
+export interface PhysicsContactPoint {
+  a: string;
+  b: string;
+  point: Vec3;
 }
 
 export interface BodyDesc {

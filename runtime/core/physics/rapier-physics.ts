@@ -235,6 +235,10 @@ class RapierPhysics implements PhysicsEngine {
     return out;
   }
 
+  isSleeping(entityId: string): boolean {
+    return this.bodies.get(entityId)?.isSleeping() ?? false;
+  }
+
   stats(): PhysicsStats {
     let awake = 0;
     for (const b of this.moving) if (!b.isSleeping()) awake++;

@@ -1,5 +1,5 @@
 /**
- * keel wire protocol, version 2: binary WebSocket frames, one message per frame, the first byte
+ * keel wire protocol, version 3: binary WebSocket frames, one message per frame, the first byte
  * its type, integers little-endian. Defined once here and shared by the server, the browser
  * client and the Node bot client. Every decoder validates lengths, ranges and finiteness and
  * throws ProtocolError.
@@ -22,6 +22,13 @@
  *                  u16 n, n × destroyed: u16 netId
  *                  u16 n, n × changed:   varuint netId gap, u8 codes, fields (see below)
  *   Pong     0x83  u32 id
+ *   SceneChange 0x84  u8 kind (0 delta, 1 full), str scene, 32 bytes scene sha256
+ *
+ * SceneChange announces that the server's scene file changed (new in version 3). A delta was
+ * applied to the running world: its entities change through snapshots as usual, and the hash
+ * tells a client whether it already has every asset the new version names (fetch the scene by
+ * that hash when not). A full swap replaced the world: a new Welcome follows at once (new net
+ * ids, the player seated again), and the client reloads its copy of the scene before using it.
  *
  * Quantisation (exact: the server replicates these integers, never the floats behind them):
  * - positions: signed 24-bit fixed point at 1/512 m (about 2 mm), range ±16 384 m per axis;
@@ -51,7 +58,7 @@
 import { ProtocolError, Reader, Writer } from './codec.js';
 import type { Quat, Vec3 } from '../math/vec.js';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Message type ids: client to server below 0x80, server to client from 0x80. */
 export const MessageType = {
@@ -62,6 +69,7 @@ export const MessageType = {
   Welcome: 0x81,
   Snapshot: 0x82,
   Pong: 0x83,
+  SceneChange: 0x84,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -200,7 +208,16 @@ export interface Pong {
 }
 
 export type ClientMessage = Hello | Input | Ack | Ping;
-export type ServerMessage = Welcome | Snapshot | Pong;
+/** The server's scene changed: applied as a delta to the running world, or swapped whole (a Welcome follows). */
+export interface SceneChange {
+  type: typeof MessageType.SceneChange;
+  kind: 'delta' | 'full';
+  scene: string;
+  /** sha256 of the new scene file, hex. */
+  sceneHash: string;
+}
+
+export type ServerMessage = Welcome | Snapshot | Pong | SceneChange;
 
 /** A pose to write into: the origin, unrotated. */
 export function newPose(): WirePose {
@@ -539,9 +556,8 @@ export function encodeServer(msg: ServerMessage, w = new Writer(256)): Uint8Arra
   w.reset();
   switch (msg.type) {
     case MessageType.Welcome: {
-      const hash = msg.sceneHash.match(/^[0-9a-f]{64}$/) ? msg.sceneHash : '0'.repeat(64);
       w.u8(msg.type).u16(msg.protocol).str(msg.playerEntity).str(msg.scene);
-      for (let i = 0; i < 64; i += 2) w.u8(parseInt(hash.slice(i, i + 2), 16));
+      writeHash(w, msg.sceneHash);
       w.u16(msg.tickRate).u16(msg.sendRate).u32(msg.tick);
       break;
     }
@@ -560,8 +576,22 @@ export function encodeServer(msg: ServerMessage, w = new Writer(256)): Uint8Arra
     case MessageType.Pong:
       w.u8(msg.type).u32(msg.id);
       break;
+    case MessageType.SceneChange:
+      w.u8(msg.type).u8(msg.kind === 'full' ? 1 : 0).str(msg.scene);
+      writeHash(w, msg.sceneHash);
+      break;
   }
   return w.finish();
+}
+
+/** A sha256 in hex as its 32 bytes (zeros for anything that is not one). */
+function writeHash(w: Writer, hex: string): void {
+  const hash = /^[0-9a-f]{64}$/.test(hex) ? hex : '0'.repeat(64);
+  for (let i = 0; i < 64; i += 2) w.u8(parseInt(hash.slice(i, i + 2), 16));
+}
+
+function readHash(r: Reader): string {
+  return [...r.bytesN(32, 'scene hash')].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -576,7 +606,7 @@ export function decodeServer(frame: Uint8Array): ServerMessage {
       const protocol = r.u16('protocol');
       const playerEntity = r.str('player entity');
       const scene = r.str('scene');
-      const hash = [...r.bytesN(32, 'scene hash')].map((b) => b.toString(16).padStart(2, '0')).join('');
+      const hash = readHash(r);
       msg = { type, protocol, playerEntity, scene, sceneHash: hash, tickRate: r.u16('tick rate'), sendRate: r.u16('send rate'), tick: r.u32('tick') };
       break;
     }
@@ -612,6 +642,12 @@ export function decodeServer(frame: Uint8Array): ServerMessage {
     case MessageType.Pong:
       msg = { type, id: r.u32('pong id') };
       break;
+    case MessageType.SceneChange: {
+      const kind = r.u8('scene change kind');
+      if (kind > 1) throw new ProtocolError(`scene change kind ${kind} is neither 0 (delta) nor 1 (full)`);
+      msg = { type, kind: kind === 1 ? 'full' : 'delta', scene: r.str('scene'), sceneHash: readHash(r) };
+      break;
+    }
     default:
       throw new ProtocolError(`unknown server message type 0x${type.toString(16)}`);
   }

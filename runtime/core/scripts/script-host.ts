@@ -20,6 +20,8 @@ export interface ScriptHostOptions {
   world: WorldApi;
   entityApi(entity: Entity): EntityApi;
   normalise(path: string): string | null;
+  /** Told of each script instance disabled after throwing (after it is logged). */
+  onError?(error: { entity: string; script: string; hook: ScriptHook; error: Error }): void;
 }
 
 /**
@@ -36,8 +38,28 @@ export class ScriptHost {
    */
   private order: ScriptInstance[] | null = null;
   private failures = 0;
+  private definitions: ReadonlyMap<string, ScriptDefinition>;
 
-  constructor(private readonly opts: ScriptHostOptions) {}
+  constructor(private readonly opts: ScriptHostOptions) {
+    this.definitions = opts.definitions;
+  }
+
+  /**
+   * Swaps the loaded modules (a hot reload re-imported them) and returns the previous set. Running
+   * instances keep their old module until restarted: see {@link staleInstances}.
+   */
+  setDefinitions(definitions: ReadonlyMap<string, ScriptDefinition>): ReadonlyMap<string, ScriptDefinition> {
+    const previous = this.definitions;
+    this.definitions = definitions;
+    return previous;
+  }
+
+  /** Ids of the entities whose running instance uses a module other than the one now loaded for it. */
+  staleInstances(): string[] {
+    const out: string[] = [];
+    for (const inst of this.instances.values()) if (this.definitions.get(inst.module) !== inst.def) out.push(inst.entityId);
+    return out;
+  }
 
   /** Number of script instances disabled after throwing. */
   get failed(): number {
@@ -52,7 +74,7 @@ export class ScriptHost {
     const spec = entity.components.script;
     if (!spec || !spec.modes.includes(this.opts.mode)) return;
     const module = this.opts.normalise(spec.module) ?? spec.module;
-    const def = this.opts.definitions.get(module);
+    const def = this.definitions.get(module);
     if (!def) {
       this.opts.logger.error({ entity: entity.id, script: module }, `script ${module} for entity ${entity.id} is not loaded; entity runs without it`);
       return;
@@ -141,5 +163,6 @@ export class ScriptHost {
       { entity: inst.entityId, script: inst.module, hook, err: e },
       `script ${inst.module} on entity ${inst.entityId} threw in ${hook}: ${e.message}; disabled for this entity`,
     );
+    this.opts.onError?.({ entity: inst.entityId, script: inst.module, hook, error: e });
   }
 }

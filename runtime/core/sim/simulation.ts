@@ -8,7 +8,7 @@ import { normaliseAssetPath } from '../scene/paths.js';
 import type { EntityDocument, SceneDocument } from '../scene/schema.js';
 import { defaultComponent, SceneError, validateEntity } from '../scene/validate.js';
 import type { EntityApi, ScriptDefinition, WorldApi } from '../scripts/script.js';
-import { ScriptHost } from '../scripts/script-host.js';
+import { ScriptHost, type ScriptHostOptions } from '../scripts/script-host.js';
 import { parentsFirst, World, type Entity } from '../world/world.js';
 import type { SceneEdit } from '../edit/scene-edit.js';
 import { applyLiveEdit, reconcileWorld } from '../edit/live-edit.js';
@@ -40,6 +40,8 @@ export interface SimulationOptions {
   scripts?: ReadonlyMap<string, ScriptDefinition>;
   /** Heightfield assets keyed by normalised asset path. */
   heightfields?: ReadonlyMap<string, HeightfieldData>;
+  /** Told of each script instance disabled after throwing (the server's admin channel streams these). */
+  onScriptError?: ScriptHostOptions['onError'];
 }
 
 /**
@@ -74,6 +76,7 @@ export class Simulation {
       world: worldApi,
       entityApi: (e) => this.entityApi(e),
       normalise: normaliseAssetPath,
+      ...(opts.onScriptError ? { onError: opts.onScriptError } : {}),
     });
     this.world.on((ev) => {
       if (ev.type === 'added') {
@@ -137,6 +140,30 @@ export class Simulation {
   syncTo(next: SceneDocument): void {
     reconcileWorld(this, this.doc, next);
     this.doc = next;
+  }
+
+  /**
+   * Brings the world in line with `next` (as {@link syncTo}) after swapping in freshly imported
+   * script modules: entities whose script module changed are restarted (destroy, then start next
+   * tick); every other script instance keeps its state. Returns the ids of the restarted
+   * entities. On a problem it throws and changes nothing (the old modules stay).
+   */
+  reload(next: SceneDocument, scripts: ReadonlyMap<string, ScriptDefinition>): string[] {
+    const previous = this.scripts.setDefinitions(scripts);
+    try {
+      this.syncTo(next);
+    } catch (err) {
+      this.scripts.setDefinitions(previous);
+      throw err;
+    }
+    const stale = this.scripts.staleInstances();
+    for (const id of stale) {
+      this.scripts.detach(id);
+      const e = this.world.get(id);
+      if (e) this.scripts.attach(e);
+    }
+    if (stale.length > 0) this.scripts.reorder([...this.world.values()].map((e) => e.id));
+    return stale;
   }
 
   get tickNumber(): number {

@@ -92,7 +92,9 @@ export const FLEET_OPTIONS: readonly FleetOptionSpec[] = [
 const PER_INSTANCE = new Set<keyof RawServeOptions>(['port', 'id', 'healthPort', 'cpus', 'healthFile']);
 /** Agones runs one game server per pod, each with its own SDK sidecar: not something to give N instances at once. */
 const isAgones = (o: OptionSpec) => /^agones/i.test(o.key);
-export const FLEET_SERVE_OPTIONS: readonly OptionSpec[] = SERVE_OPTIONS.filter((o) => !PER_INSTANCE.has(o.key) && !isAgones(o));
+/** The admin channel is one port per instance: attach to a `keel serve` for now, not through the fleet. */
+const isAdmin = (o: OptionSpec) => /^admin/.test(o.key);
+export const FLEET_SERVE_OPTIONS: readonly OptionSpec[] = SERVE_OPTIONS.filter((o) => !PER_INSTANCE.has(o.key) && !isAgones(o) && !isAdmin(o));
 /**
  * Serve options a process-mode instance gets in its environment, never on its command line,
  * which any user of the machine can read (`ps`, /proc/PID/cmdline). The environment of another
@@ -110,6 +112,7 @@ export const PER_INSTANCE_ENV: readonly string[] = SERVE_OPTIONS.filter((o) => P
 export function instanceEnv(base: NodeJS.ProcessEnv, spec: { port: number; id: string; healthPort: number }, logFormat: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const k of PER_INSTANCE_ENV) delete env[k];
+  for (const o of SERVE_OPTIONS) if (isAdmin(o)) delete env[o.env];
   env.SERVER_PORT = String(spec.port);
   env.SERVER_ID = spec.id;
   env.SERVER_HEALTH_PORT = String(spec.healthPort);

@@ -22,6 +22,8 @@ export class InstanceMetrics {
   readonly bytesIn: Counter;
   readonly bytesOut: Counter;
   readonly reloads: Counter<'result'>;
+  /** From the first file event of a reload to the tick that applied it. */
+  readonly reloadLatency: Histogram;
   readonly players: Gauge;
   readonly entities: Gauge;
   private readonly renders: Counter;
@@ -123,8 +125,13 @@ export class InstanceMetrics {
       help: 'Times the game thread rendered this text; scrapes share snapshots, so at most about two a second.',
       registers,
     });
-    this.reloads.inc({ result: 'applied' }, 0);
-    this.reloads.inc({ result: 'rejected' }, 0);
+    for (const result of ['delta', 'full', 'rejected']) this.reloads.inc({ result }, 0);
+    this.reloadLatency = new Histogram({
+      name: 'keel_scene_reload_seconds',
+      help: 'Hot reload latency: from the first file event of a burst to the tick that applied the new scene (delta or full).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
   }
 
   text(): Promise<string> {

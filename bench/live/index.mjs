@@ -1,0 +1,240 @@
+/**
+ * The live-link suite: how fast a saved scene edit reaches a running `keel serve`, and what edits
+ * cost a loaded server.
+ *
+ *   - reload latency: 30 one-entity edits (a crate moved), each written atomically (temporary file
+ *     renamed over the scene), on the arena and on a generated 2000-entity scene; the server's own
+ *     figure (the `ms` field of its `Scene … reloaded` log line: first file event to the tick that
+ *     applied it) and the bench's (rename to that line read from the server's stdout), p50 and
+ *     p95. Baseline in the same run: today's full reload (a new world, players seated again) on the
+ *     same edits, forced by changing settings.tickRate with each one. A connected bot counts the
+ *     welcomes it gets: each full reload seats it again, a delta never does;
+ *   - tick lateness p99 (from the server's keel_tick_lateness_seconds histogram) with 50 bots
+ *     connected, with an edit every 200 ms against none.
+ *
+ * Goals (issue 11): delta p50 <= 50 ms and p95 <= 150 ms to the server; lateness under edits
+ * within 1.5x of none.
+ */
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { fmt } from '../lib/format.mjs';
+import { freePort, waitForPort } from '../lib/net.mjs';
+import { sleep, spawnTracked } from '../lib/proc.mjs';
+import { histogramWindow, scrapeMetrics } from '../lib/prom.mjs';
+import { percentile } from '../lib/stats.mjs';
+
+const GOALS = { p50Ms: 50, p95Ms: 150, latenessRatio: 1.5 };
+const pass = (ok) => (ok === null ? '—' : ok ? 'pass' : 'MISS');
+/** A histogram quantile past the last finite bucket is shown as such, not as Infinity. */
+const ms = (v, lastBucketMs) => (v === Infinity ? `> ${lastBucketMs}` : fmt(v, 2));
+
+/**
+ * A scene of `n` drawn boxes (transform and mesh, no physics body: the figure is the reload's, not
+ * the physics engine's) on a ground; the edits move the first.
+ */
+function generatedScene(n) {
+  const entities = [{ id: 'ground', components: { transform: { position: [0, -0.5, 0] }, rigidBody: { type: 'static' }, collider: { shape: 'box', size: [400, 1, 400] } } }];
+  const side = Math.ceil(Math.sqrt(n));
+  for (let i = 0; i < n; i++) {
+    entities.push({
+      id: `box-${String(i).padStart(4, '0')}`,
+      components: {
+        transform: { position: [(i % side) * 2 - side, 0.5, Math.floor(i / side) * 2 - side] },
+        mesh: { shape: 'box', size: [1, 1, 1] },
+      },
+    });
+  }
+  entities.push({ id: 'spawn', components: { transform: { position: [0, 1, 0] }, spawnPoint: {} } });
+  return { format: 'keel-scene', version: 1, name: `generated-${n}`, settings: { tickRate: 60, maxPlayers: 64 }, entities };
+}
+
+/** Writes `doc` to `file` the way editors save: a temporary file renamed over it. Returns the time of the rename. */
+function saveAtomic(file, doc) {
+  const tmp = `${file}.bench-tmp`;
+  writeFileSync(tmp, JSON.stringify(doc));
+  const t = performance.now();
+  renameSync(tmp, file);
+  return t;
+}
+
+/** Log records (JSON lines) the server printed, from a growing output buffer. */
+function records(text) {
+  const out = [];
+  for (const l of text.split('\n')) {
+    if (!l.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(l));
+    } catch {
+      /* a partial line */
+    }
+  }
+  return out;
+}
+
+async function startServer(repo, file, extraEnv = {}) {
+  const port = await freePort();
+  const health = await freePort();
+  // Output is kept whole (the log lines are what this suite reads).
+  const proc = spawnTracked(process.execPath, ['dist/keel.mjs', 'serve', file, '--assets', join(repo, 'scenes'), '--port', String(port), '--host', '127.0.0.1', '--health-port', String(health), '--log-format', 'json'], {
+    cwd: repo,
+    env: { ...process.env, SERVER_WATCH: 'true', ...extraEnv },
+    keepOutputBytes: 64 * 1024 * 1024,
+  });
+  await waitForPort(port, { timeoutMs: 30_000 });
+  const end = performance.now() + 20_000;
+  while (!records(proc.output()).some((r) => String(r.msg).startsWith('Listening on'))) {
+    if (performance.now() > end) throw new Error(`no Listening line from keel serve:\n${proc.output().slice(-2000)}`);
+    await sleep(20);
+  }
+  return { proc, port, health };
+}
+
+/** Runs `edits` edits of `base` (moving `entityId`), each as a delta or a full reload; returns the latencies and the bot's welcomes. */
+async function measureReloads(repo, Bot, name, base, entityId, mode, edits, progress) {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-bench-live-'));
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(base));
+  const server = await startServer(repo, file);
+  const bot = new Bot({ url: `ws://127.0.0.1:${server.port}`, name: 'watcher', inputRate: 10 });
+  const serverMs = [];
+  const benchMs = [];
+  let errors = 0;
+  try {
+    await bot.start();
+    const index = base.entities.findIndex((e) => e.id === entityId);
+    for (let i = 0; i < edits; i++) {
+      const doc = structuredClone(base);
+      const t = doc.entities[index].components.transform;
+      t.position = [t.position[0] + 0.01 * (i + 1), t.position[1], t.position[2]];
+      // The baseline: a tick-rate change cannot apply live, so the server rebuilds the world.
+      if (mode === 'full') doc.settings = { ...doc.settings, tickRate: i % 2 === 0 ? 59 : 60 };
+      const seen = records(server.proc.output()).length;
+      const t0 = saveAtomic(file, doc);
+      const end = t0 + 10_000;
+      let hit = null;
+      while (!hit && performance.now() < end) {
+        hit = records(server.proc.output()).slice(seen).find((r) => / reloaded \(/.test(String(r.msg)));
+        if (!hit) await sleep(1);
+      }
+      if (!hit) {
+        errors++;
+        continue;
+      }
+      benchMs.push(performance.now() - t0);
+      serverMs.push(Number(hit.ms));
+      if (hit.result !== mode) errors++;
+      progress(`${name} ${mode}: edit ${i + 1}/${edits} applied in ${fmt(Number(hit.ms), 1)} ms`);
+      await sleep(100);
+    }
+    await sleep(300);
+    return { serverMs, benchMs, welcomes: bot.stats.welcomes, errors, stillConnected: bot.stats.closeCode === null };
+  } finally {
+    await bot.close();
+    await server.proc.stop(5000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Tick lateness p99 of a server with 50 bots, with an edit every 200 ms or none. */
+async function measureLateness(repo, Bot, withEdits, windowMs, progress) {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-bench-live-'));
+  const base = JSON.parse(readFileSync(join(repo, 'scenes/arena.json'), 'utf8'));
+  const file = join(dir, 'arena.json');
+  writeFileSync(file, JSON.stringify(base));
+  const server = await startServer(repo, file);
+  const bots = [];
+  try {
+    for (let i = 0; i < 50; i++) {
+      const b = new Bot({ url: `ws://127.0.0.1:${server.port}`, name: `bot-${i + 1}`, inputRate: 20 });
+      bots.push(b);
+      await b.start();
+    }
+    await sleep(1000);
+    const before = await scrapeMetrics(server.health);
+    const t0 = performance.now();
+    let n = 0;
+    const index = base.entities.findIndex((e) => e.id === 'crate-01');
+    while (performance.now() - t0 < windowMs) {
+      if (withEdits) {
+        const doc = structuredClone(base);
+        const t = doc.entities[index].components.transform;
+        t.position = [t.position[0] + 0.01 * (++n % 50), t.position[1], t.position[2]];
+        saveAtomic(file, doc);
+      }
+      await sleep(200);
+    }
+    // Past the half-second /metrics snapshot, so the window's last ticks are in it.
+    await sleep(600);
+    const after = await scrapeMetrics(server.health);
+    const w = histogramWindow(before, after, 'keel_tick_lateness_seconds');
+    const reloads = records(server.proc.output()).filter((r) => / reloaded \(/.test(String(r.msg))).length;
+    progress(`lateness ${withEdits ? 'with edits' : 'no edits'}: p99 ${w?.p99 ?? NaN} ms over ${w?.n ?? 0} ticks, ${reloads} reloads`);
+    const last = Math.max(...after.filter((x) => x.name === 'keel_tick_lateness_seconds_bucket' && x.labels.le !== '+Inf').map((x) => Number(x.labels.le) * 1000));
+    return { p99: w?.p99 ?? NaN, last, ticks: w?.n ?? 0, reloads, connected: bots.filter((b) => b.stats.closeCode === null).length };
+  } finally {
+    await Promise.all(bots.map((b) => b.close()));
+    await server.proc.stop(5000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(opts) {
+  const { quick, repo, progress } = opts;
+  const edits = 30;
+  const windowMs = quick ? 5000 : 15_000;
+  const { Bot } = await import(pathToFileURL(join(repo, 'dist/runtime/node/bot-client.js')).href);
+  const arena = JSON.parse(readFileSync(join(repo, 'scenes/arena.json'), 'utf8'));
+  const big = generatedScene(2000);
+  const cases = [
+    ['arena', arena, 'crate-01'],
+    ['generated 2000', big, 'box-0000'],
+  ];
+  const rows = [];
+  const notes = [];
+  for (const [name, doc, id] of cases) {
+    for (const mode of ['delta', 'full']) {
+      const r = await measureReloads(repo, Bot, name.replace(/\s/g, '-'), doc, id, mode, edits, progress);
+      const p50 = percentile(r.serverMs, 50);
+      const p95 = percentile(r.serverMs, 95);
+      rows.push([
+        name,
+        mode === 'delta' ? 'delta' : 'full (baseline)',
+        `${r.serverMs.length}/${edits}`,
+        fmt(p50, 1),
+        fmt(p95, 1),
+        fmt(percentile(r.benchMs, 50), 1),
+        fmt(percentile(r.benchMs, 95), 1),
+        String(r.welcomes - 1),
+        mode === 'delta' ? pass(r.serverMs.length === edits ? p50 <= GOALS.p50Ms && p95 <= GOALS.p95Ms : null) : '—',
+      ]);
+      if (r.errors > 0) notes.push(`${name} ${mode}: ${r.errors} edits not applied as ${mode} within 10 s`);
+      if (!r.stillConnected) notes.push(`${name} ${mode}: the bot was disconnected`);
+    }
+  }
+  const none = await measureLateness(repo, Bot, false, windowMs, progress);
+  const withEdits = await measureLateness(repo, Bot, true, windowMs, progress);
+  const latenessRows = [
+    ['50 bots, no edits', ms(none.p99, none.last), String(none.ticks), String(none.reloads), `${none.connected}/50`, 'baseline'],
+    ['50 bots, an edit every 200 ms', ms(withEdits.p99, withEdits.last), String(withEdits.ticks), String(withEdits.reloads), `${withEdits.connected}/50`, pass(Number.isFinite(withEdits.p99) && Number.isFinite(none.p99) ? withEdits.p99 <= GOALS.latenessRatio * Math.max(none.p99, 1) : null)],
+  ];
+  return [
+    {
+      title: `Scene edit to the running server: ${edits} one-entity edits, atomic saves (ms)`,
+      columns: ['scene', 'reload', 'applied', 'server p50', 'server p95', 'rename→log p50', 'rename→log p95', 'bot re-seated', `goal p50≤${GOALS.p50Ms}, p95≤${GOALS.p95Ms}`],
+      rows,
+      notes: [
+        'server: the `ms` field of the server\'s reload log line, first file event to the tick that applied it; rename→log: from the rename to the bench reading that line on the server\'s stdout',
+        'bot re-seated: welcomes a connected bot got after its first (a full reload seats every player again)',
+        ...notes,
+      ],
+    },
+    {
+      title: 'Tick lateness p99 under 50 bots, with and without edits',
+      columns: ['load', 'lateness p99 ms', 'ticks', 'reloads', 'bots connected', `goal ≤${GOALS.latenessRatio}× (of max(none, 1 ms))`],
+      rows: latenessRows,
+    },
+  ];
+}
