@@ -30,7 +30,6 @@ export * from './net/client-mirror.js';
 // Scene edits (the inspector model and the canonical writer read the schema definition, so they
 // are imported by path: runtime/core/edit/inspector.js, runtime/core/scene/canonical.js).
 export * from './edit/scene-edit.js';
-export * from './edit/check-scene-edit.js';
 export * from './edit/live-edit.js';
 export * from './edit/history.js';
 export { parsePointer, formatPointer, sameJson } from './edit/pointer.js';

@@ -396,3 +396,6 @@ function tidy(v: number): number {
   const r = Math.round(v * 1e9) / 1e9;
   return r === 0 ? 0 : r;
 }
+
+/** Shape checks for edits that arrive as JSON live in check-scene-edit.ts; re-exported for callers of this module. */
+export { checkSceneEdit, editedEntities } from './check-scene-edit.js';
