@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SceneDocument } from '../../runtime/core/index.js';
+import { formatSceneText } from '../../runtime/core/scene/canonical.js';
 import { TempDirs, until } from '../helpers/wait.js';
 import { openScene, startEditor, type EditorHarness } from './editor-harness.js';
 
@@ -138,7 +139,8 @@ describe('editor on the arena', { timeout: 90_000 }, () => {
     await h.page.keyboard.press('Control+s');
     await until(async () => ((await ed((k) => k.dirty)) === false ? true : undefined), 'the save', 15_000, 50);
     const saved = await readFile(join(h.scenesDir, 'arena.json'), 'utf8');
-    const before = original.split('\n');
+    // Against the canonical form of the file as it was (the save writes canonical form).
+    const before = formatSceneText(original, 'arena.json').split('\n');
     const after = saved.split('\n');
     expect(after.length).toBe(before.length);
     const changed = after.map((line, i) => [before[i], line] as const).filter(([x, y]) => x !== y);
