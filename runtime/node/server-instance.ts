@@ -1,6 +1,4 @@
-import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FSWatcher, watch } from 'chokidar';
 import {
   FixedStepLoop,
   loadPhysics,
@@ -21,6 +19,7 @@ import type { ServerConfig } from './config.js';
 import type { PinoLogger } from './logger.js';
 import { loadSceneFile, type LoadedScene } from './scene-loader.js';
 import { createSleepClock } from './sleep-clock.js';
+import { SceneWatcher } from './scene-watcher.js';
 import { WsTransport } from './ws-transport.js';
 import { disableWasmTierUp } from './wasm-tiering.js';
 import { EXIT } from './exit-codes.js';
@@ -33,14 +32,7 @@ import { AgonesSdk, LABEL_SCENE_HASH, LABEL_WORLD } from './agones/agones-sdk.js
 
 export type InstanceState = 'starting' | 'running' | 'stopping' | 'stopped';
 
-/**
- * Quiet time after a watched file's last event before its scene reloads, ms: an editor's save or
- * a non-atomic write arrives as a few events within a millisecond or two, and a branch switch
- * rewrites many files back to back; each burst reloads the scene once.
- */
-export const RELOAD_QUIET_MS = 15;
-/** A burst that keeps going (an editor autosaving in a loop) still reloads at least this often, ms. */
-export const RELOAD_MAX_WAIT_MS = 150;
+export { RELOAD_MAX_WAIT_MS, RELOAD_QUIET_MS } from './scene-watcher.js';
 
 /** A reloaded scene waiting for the next tick: applied to the running world, or swapped in whole. */
 type PendingReload =
@@ -104,10 +96,6 @@ export class ServerInstance {
   /** The config's physics engine, ready (Rapier's WASM initialised) before the first simulation is built. */
   private physics: PhysicsFactory | null = null;
   private pending: PendingReload | null = null;
-  /** Reloads run one after another, in the order the watcher asked for them. */
-  private reloadQueue: Promise<unknown> = Promise.resolve();
-  /** When the current burst of file events began (performance.now), or null between bursts. */
-  private burstStart: number | null = null;
   /** The problems of the last rejected version, so an unchanged bad file is not logged again. */
   private lastRejection = '';
   /** The admin channel, when config.adminPort is set. */
@@ -115,10 +103,7 @@ export class ServerInstance {
   private adminPort = 0;
   /** While the loop is paused from the admin channel, this keeps the heartbeat alive (no watchdog exit). */
   private pausedBeat: NodeJS.Timeout | null = null;
-  private watcher: FSWatcher | null = null;
-  /** Absolute paths of the files whose changes reload the scene (the watcher watches their folders). */
-  private readonly watched = new Set<string>();
-  private reloadTimer: NodeJS.Timeout | null = null;
+  private watcher: SceneWatcher | null = null;
   private startedAt = 0;
   private boundPort = 0;
   private readonly tickErrors: TickFailures;
@@ -259,7 +244,10 @@ export class ServerInstance {
       this.agones.setLabel(LABEL_SCENE_HASH, scene.hash.slice(0, 12));
       this.agones.ready();
     }
-    if (this.config.watch) await this.startWatching();
+    if (this.config.watch) {
+      this.watcher = new SceneWatcher({ log: this.log, reload: (since) => this.reload(since) });
+      await this.watcher.start(this.watchedFiles(scene));
+    }
     this.log.info(
       { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, adminPort: this.adminPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, physics: this.config.physics, startMs: Math.round(performance.now() - t0) },
       `Listening on ${this.config.host}:${this.boundPort} at ${this.config.tickRate} Hz${this.healthPort ? `; health on :${this.healthPort}` : ''}${this.adminPort ? `; admin on ${this.config.adminHost}:${this.adminPort}` : ''}`,
@@ -364,7 +352,6 @@ export class ServerInstance {
     // Agones stops allocating this GameServer at once. Runs alongside the drain and is awaited
     // at its end, within half the shutdown grace (5 s at most) so it never costs the exit code.
     const agonesShutdown = this.agones?.shutdown(Math.min(5000, this.config.shutdownGraceMs / 2));
-    if (this.reloadTimer) clearTimeout(this.reloadTimer);
     if (this.pausedBeat) clearInterval(this.pausedBeat);
     await this.watcher?.close();
     await this.admin?.close();
@@ -529,7 +516,7 @@ export class ServerInstance {
     this.reloads++;
     this.metrics.reloads.inc({ result: p.kind });
     this.metrics.reloadLatency.observe(ms / 1000);
-    this.watch(p.scene); // scripts the new version added
+    this.watcher?.add(this.watchedFiles(p.scene)); // scripts the new version added
     this.log.info(
       { result: p.kind, ms: Math.round(ms * 10) / 10, entities: sim.world.size, hash: p.scene.hash.slice(0, 12), tick: n, ...detail },
       `Scene ${p.scene.doc.name} reloaded (${sim.world.size} entities)`,
@@ -546,73 +533,4 @@ export class ServerInstance {
     }
     return [...files];
   }
-
-  /**
-   * Watches the folders of the scene file and its scripts rather than the files themselves: a
-   * file that is deleted and comes back (a `git checkout`, an editor's non-atomic save) is seen
-   * again, where a watch on the file would end with it.
-   */
-  private async startWatching(): Promise<void> {
-    const dirs = this.newWatchedDirs(this.scene!);
-    const watcher = watch(dirs, {
-      ignoreInitial: true,
-      depth: 0,
-      // Other files in those folders are none of our business (stats are absent on a first call for a path).
-      ignored: (path, stats) => stats?.isFile() === true && !this.watched.has(resolve(path)),
-      // No awaitWriteFinish: it holds every event back by its stability threshold. Atomic saves
-      // (write a temporary file, rename it over) are whole when seen; a non-atomic write read half
-      // done fails validation and its next event, within the quiet time, reloads it whole.
-    });
-    this.watcher = watcher;
-    watcher.on('all', (event, path) => {
-      const file = resolve(path);
-      if (!this.watched.has(file)) return;
-      if (event === 'unlink') {
-        // Nothing to load: keep the running world, and let the file's return reload it.
-        if (this.reloadTimer) clearTimeout(this.reloadTimer);
-        this.reloadTimer = null;
-        this.burstStart = null;
-        this.log.warn({ file: path }, `${path} was deleted; keeping the running scene and reloading when it comes back`);
-        return;
-      }
-      if (event !== 'add' && event !== 'change') return;
-      const now = performance.now();
-      this.burstStart ??= now;
-      const since = this.burstStart;
-      if (this.reloadTimer) clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => {
-        this.reloadTimer = null;
-        this.burstStart = null;
-        this.log.info({ file: path }, event === 'add' ? `${path} is back; reloading` : `Change detected in ${path}; reloading`);
-        this.reloadQueue = this.reloadQueue.then(() => this.reload(since)).catch((err) => this.log.error({ err }, `Scene reload failed: ${(err as Error).message}`));
-      }, Math.max(0, Math.min(RELOAD_QUIET_MS, since + RELOAD_MAX_WAIT_MS - now)));
-    });
-    watcher.on('error', (err) => this.log.warn({ err }, 'file watcher error'));
-    // Edits made right after the Listening line must not be missed: wait (bounded) for the first scan.
-    await new Promise<void>((r) => {
-      const t = setTimeout(r, 5000);
-      t.unref();
-      watcher.once('ready', () => (clearTimeout(t), r()));
-    });
-  }
-
-  /** Adds `scene`'s files (a reloaded version may use new scripts) to the watched set and their folders to the watcher. */
-  private watch(scene: LoadedScene): void {
-    const dirs = this.newWatchedDirs(scene);
-    if (this.watcher && dirs.length > 0) this.watcher.add(dirs);
-  }
-
-  /** Adds `scene`'s files to the watched set; returns the folders of those not watched before. */
-  private newWatchedDirs(scene: LoadedScene): string[] {
-    const dirs = new Set<string>();
-    for (const f of this.watchedFiles(scene)) {
-      const file = resolve(f);
-      if (this.watched.has(file)) continue;
-      this.watched.add(file);
-      dirs.add(dirname(file));
-    }
-    return [...dirs];
-  }
-
-
 }

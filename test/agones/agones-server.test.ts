@@ -162,21 +162,23 @@ describe('Agones SDK integration', () => {
     await until(() => (s.list.values.length === 2 ? true : undefined), 'two players', 10_000);
     await bots.shift()!.close(); // alice leaves
     await until(() => (s.list.values.join() === 'player-2' ? true : undefined), 'alice gone', 10_000);
-    // An edit reloads the scene: bob is spawned again in the new simulation, as player-1.
+    // An edit reloads the scene as a delta: bob keeps his seat and his id.
     const doc = JSON.parse(await readFile(scene, 'utf8')) as { entities: unknown[] };
     doc.entities.push({ id: 'added', components: { transform: { position: [2, 1, 2] } } });
     await writeFile(scene, JSON.stringify(doc, null, 2));
     const reloaded = await proc.waitForRecord(msg(/^Scene reloading reloaded/), 15_000);
     expect(reloaded.hash).not.toBe(loaded.hash);
     await until(() => (s.labels.get('scene-hash') === reloaded.hash ? true : undefined), 'the new scene-hash label', 10_000);
-    // carol is the new simulation's player-2, the id bob joined as: hers is made unique.
+    expect(bob.stats.welcomes).toBe(1);
+    // carol joins after the reload under an id of her own.
     await bot(p, 'carol');
     await until(() => (s.list.values.length === 2 ? true : undefined), 'carol in the list', 10_000);
     expect(s.list.values[0]).toBe('player-2');
-    expect(s.list.values[1]).toMatch(/^player-2\.\d+$/);
+    const carol = s.list.values[1]!;
+    expect(carol).not.toBe('player-2');
     await bob.close();
     await until(() => (s.list.values.length === 1 ? true : undefined), 'bob gone', 10_000);
-    expect(s.list.values[0]).toMatch(/^player-2\.\d+$/);
+    expect(s.list.values).toEqual([carol]);
   });
 
   it('retries with backoff while the sidecar is not up, then sends what it missed, once', { timeout: 90_000 }, async () => {

@@ -1,0 +1,109 @@
+import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { FSWatcher, watch } from 'chokidar';
+import type { PinoLogger } from './logger.js';
+
+/**
+ * Quiet time after a watched file's last event before its scene reloads, ms: an editor's save or
+ * a non-atomic write arrives as a few events within a millisecond or two, and a branch switch
+ * rewrites many files back to back; each burst reloads the scene once.
+ */
+export const RELOAD_QUIET_MS = 15;
+/** A burst that keeps going (an editor autosaving in a loop) still reloads at least this often, ms. */
+export const RELOAD_MAX_WAIT_MS = 150;
+
+export interface SceneWatcherOptions {
+  log: PinoLogger;
+  /**
+   * A burst of changes to the watched files ended: reload. `since` is when its first event
+   * arrived (performance.now). Calls never overlap: the next waits for this one's promise.
+   */
+  reload(since: number): Promise<unknown>;
+}
+
+/**
+ * Watches a scene file and its scripts for hot reload. It watches their folders rather than the
+ * files themselves: a file that is deleted and comes back (a `git checkout`, an editor's
+ * non-atomic save) is seen again, where a watch on the file would end with it.
+ */
+export class SceneWatcher {
+  private watcher: FSWatcher | null = null;
+  /** Absolute paths of the files whose changes reload the scene. */
+  private readonly watched = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  /** When the current burst of events began, or null between bursts. */
+  private burstStart: number | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: SceneWatcherOptions) {}
+
+  /** Starts watching `files`; resolves after the watcher's first scan (bounded), so no later edit is missed. */
+  async start(files: readonly string[]): Promise<void> {
+    const watcher = watch(this.newDirs(files), {
+      ignoreInitial: true,
+      depth: 0,
+      // Other files in those folders are none of our business (stats are absent on a first call for a path).
+      ignored: (path, stats) => stats?.isFile() === true && !this.watched.has(resolve(path)),
+      // No awaitWriteFinish: it holds every event back by its stability threshold. Atomic saves
+      // (write a temporary file, rename it over) are whole when seen; a non-atomic write read half
+      // done fails validation and its next event, within the quiet time, reloads it whole.
+    });
+    this.watcher = watcher;
+    watcher.on('all', (event, path) => this.event(event, path));
+    watcher.on('error', (err) => this.opts.log.warn({ err }, 'file watcher error'));
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, 5000);
+      t.unref();
+      watcher.once('ready', () => (clearTimeout(t), r()));
+    });
+  }
+
+  /** Watches these files too (a reloaded version of the scene may use new scripts). */
+  add(files: readonly string[]): void {
+    const dirs = this.newDirs(files);
+    if (this.watcher && dirs.length > 0) this.watcher.add(dirs);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.watcher?.close();
+  }
+
+  private event(event: string, path: string): void {
+    const file = resolve(path);
+    if (!this.watched.has(file)) return;
+    const log = this.opts.log;
+    if (event === 'unlink') {
+      // Nothing to load: keep the running world, and let the file's return reload it.
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.burstStart = null;
+      log.warn({ file: path }, `${path} was deleted; keeping the running scene and reloading when it comes back`);
+      return;
+    }
+    if (event !== 'add' && event !== 'change') return;
+    const now = performance.now();
+    this.burstStart ??= now;
+    const since = this.burstStart;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.burstStart = null;
+      log.info({ file: path }, event === 'add' ? `${path} is back; reloading` : `Change detected in ${path}; reloading`);
+      this.queue = this.queue.then(() => this.opts.reload(since)).catch((err) => log.error({ err }, `Scene reload failed: ${(err as Error).message}`));
+    }, Math.max(0, Math.min(RELOAD_QUIET_MS, since + RELOAD_MAX_WAIT_MS - now)));
+  }
+
+  /** Adds `files` to the watched set; returns the folders of those not watched before. */
+  private newDirs(files: readonly string[]): string[] {
+    const dirs = new Set<string>();
+    for (const f of files) {
+      const file = resolve(f);
+      if (this.watched.has(file)) continue;
+      this.watched.add(file);
+      dirs.add(dirname(file));
+    }
+    return [...dirs];
+  }
+}
