@@ -251,8 +251,9 @@ export class HealthEndpoint {
       const timer = setTimeout(() => {
         this.metricsWaiters.delete(id);
         resolve(this.lastMetrics); // the loop's thread is busy or stuck: the last snapshot, plus live gauges below
-        // With no snapshot yet there is nothing to fall back on: the first scrape waits longer.
-      }, this.lastMetricsAt ? METRICS_TIMEOUT_MS : FIRST_METRICS_TIMEOUT_MS);
+        // With no snapshot yet there is nothing to fall back on: the first scrape waits longer,
+        // unless the loop is known to be stalled (then it would wait for nothing).
+      }, this.lastMetricsAt || this.stalled ? METRICS_TIMEOUT_MS : FIRST_METRICS_TIMEOUT_MS);
       this.metricsWaiters.set(id, (text) => {
         clearTimeout(timer);
         this.metricsWaiters.delete(id);
