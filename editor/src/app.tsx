@@ -10,6 +10,8 @@ import { diskHash, listScenes, saveScene } from './api.js';
 import { copySelection, createEntity, CREATE_KINDS, deleteSelection, duplicateSelection, paste, type CreateKind } from './commands.js';
 import { Hierarchy } from './hierarchy.js';
 import { Inspector } from './inspector.js';
+import { LiveButton, LiveDialog, LivePanel } from './live-panel.js';
+import { LiveStore } from './live-store.js';
 import { SceneList } from './scene-list.js';
 import { loadPlayScripts } from './scripts.js';
 import { EditorStore, type Dialog } from './store.js';
@@ -80,6 +82,7 @@ export const SHORTCUTS = {
 
 function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[]; hot?: HotChannel | undefined }) {
   const [store] = useState(() => new EditorStore({ name: scene.name, doc: scene.doc, hash: scene.hash }));
+  const [live] = useState(() => new LiveStore());
   const viewportEl = useRef<HTMLDivElement>(null);
   const viewportRef = useRef<Viewport | null>(null);
   const renameRef = useRef<(() => void) | null>(null);
@@ -267,6 +270,7 @@ function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[];
       offSel();
       window.removeEventListener('keydown', onKey);
       window.removeEventListener('pagehide', onHide);
+      live.detach();
       vp.dispose();
       store.dispose();
     };
@@ -275,7 +279,7 @@ function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[];
   const playing = store.playing.value;
   return (
     <div class={`editor${playing ? ' playing' : ''}`}>
-      <Toolbar store={store} onSave={() => void save()} onPlay={() => void togglePlay()} onCreate={create} onFrame={() => viewportRef.current?.frameSelection()} />
+      <Toolbar store={store} live={live} onSave={() => void save()} onPlay={() => void togglePlay()} onCreate={create} onFrame={() => viewportRef.current?.frameSelection()} />
       <aside class="left">
         <div class="panel hierarchy-panel">
           <h3>Hierarchy</h3>
@@ -288,6 +292,7 @@ function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[];
       </aside>
       <main class="viewport" ref={viewportEl}>
         {playing && <div class="play-badge">Playing: edits are off, Stop restores the scene</div>}
+        <LivePanel live={live} />
       </main>
       <aside class="right panel">
         <h3>Inspector</h3>
@@ -295,6 +300,7 @@ function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[];
       </aside>
       <StatusBar store={store} />
       <DialogView store={store} />
+      <LiveDialog live={live} />
     </div>
   );
 }
@@ -307,7 +313,7 @@ function storedHash(name: string): string | null {
   }
 }
 
-function Toolbar({ store, onSave, onPlay, onCreate, onFrame }: { store: EditorStore; onSave: () => void; onPlay: () => void; onCreate: (k: CreateKind) => void; onFrame: () => void }) {
+function Toolbar({ store, live, onSave, onPlay, onCreate, onFrame }: { store: EditorStore; live: LiveStore; onSave: () => void; onPlay: () => void; onCreate: (k: CreateKind) => void; onFrame: () => void }) {
   void store.rev.value;
   const playing = store.playing.value;
   const mode = viewportSettings.mode.value;
@@ -392,6 +398,7 @@ function Toolbar({ store, onSave, onPlay, onCreate, onFrame }: { store: EditorSt
         </button>
       </div>
       <div class="spacer" />
+      <LiveButton live={live} />
       <button class={`play${playing ? ' stop' : ''}`} data-action="play" title={`${playing ? 'Stop' : 'Play'} (${SHORTCUTS.play})`} onClick={onPlay}>
         {playing ? '■ Stop' : '▶ Play'}
       </button>

@@ -1,0 +1,190 @@
+/**
+ * The editor's remote view of a running server: one AdminConnection to `keel serve --admin-port`
+ * and the signals the Live panel reads (the streamed world, loop state, script errors). It never
+ * touches the EditorStore: what a running server does is watched here, not edited into the
+ * document.
+ */
+import { batch, signal } from '@preact/signals';
+import { AdminConnection } from '../../runtime/browser/net/admin-connection.js';
+import type { AdminEntity, AdminScriptError, AdminServerMessage } from '../../runtime/core/index.js';
+
+/** localStorage key of the last admin URL (the token is never stored). */
+export const LIVE_URL_KEY = 'keel-editor:live-url';
+export const DEFAULT_LIVE_URL = 'ws://127.0.0.1:7780';
+/** World frames a second the panel asks for. */
+export const LIVE_HZ = 15;
+/** Script errors kept, newest last. */
+const MAX_ERRORS = 100;
+
+export type LiveStatus = 'detached' | 'connecting' | 'attached';
+
+export interface LiveInfo {
+  url: string;
+  instance: string;
+  world: string;
+  scene: string;
+  tickRate: number;
+}
+
+export class LiveStore {
+  readonly status = signal<LiveStatus>('detached');
+  readonly dialogOpen = signal(false);
+  readonly info = signal<LiveInfo | null>(null);
+  readonly tick = signal(0);
+  readonly paused = signal(false);
+  readonly entities = signal<readonly AdminEntity[]>([]);
+  readonly errors = signal<readonly AdminScriptError[]>([]);
+  readonly selected = signal<string | null>(null);
+  /** Why the last attach failed or the connection closed, shown in the dialog or the panel. */
+  readonly problem = signal<string | null>(null);
+  /** World frames received since attaching (the panel shows the rate). */
+  readonly frames = signal(0);
+  private conn: AdminConnection | null = null;
+
+  constructor(private readonly storage: Storage | null = safeStorage()) {}
+
+  get lastUrl(): string {
+    try {
+      return this.storage?.getItem(LIVE_URL_KEY) || DEFAULT_LIVE_URL;
+    } catch {
+      return DEFAULT_LIVE_URL;
+    }
+  }
+
+  /** Attaches to the admin channel at `url`; resolves true once the server said hello. */
+  async attach(url: string, token: string): Promise<boolean> {
+    const bad = checkAdminUrl(url);
+    if (bad) {
+      this.problem.value = bad;
+      return false;
+    }
+    if (token === '') {
+      this.problem.value = 'Enter the admin token (the server’s SERVER_ADMIN_TOKEN or --admin-token).';
+      return false;
+    }
+    this.detach();
+    try {
+      this.storage?.setItem(LIVE_URL_KEY, url);
+    } catch {
+      // Storage full or blocked: the URL is only a convenience.
+    }
+    this.status.value = 'connecting';
+    this.problem.value = null;
+    const conn = new AdminConnection({
+      url,
+      token,
+      onMessage: (m) => {
+        if (this.conn === conn) this.onMessage(m);
+      },
+      onClose: (code, reason) => {
+        if (this.conn !== conn) return;
+        this.conn = null;
+        if (this.status.value === 'attached') {
+          this.status.value = 'detached';
+          this.problem.value = `The server closed the admin channel (${code}${reason ? `: ${reason}` : ''}).`;
+        }
+      },
+    });
+    this.conn = conn;
+    try {
+      const hello = await conn.connect();
+      if (this.conn !== conn) return false;
+      batch(() => {
+        this.info.value = { url, instance: hello.instance, world: hello.world, scene: hello.scene, tickRate: hello.tickRate };
+        this.tick.value = hello.tick;
+        this.paused.value = hello.paused;
+        this.entities.value = [];
+        this.errors.value = [];
+        this.frames.value = 0;
+        this.selected.value = null;
+        this.status.value = 'attached';
+        this.dialogOpen.value = false;
+      });
+      conn.subscribe({ hz: LIVE_HZ, components: true });
+      return true;
+    } catch {
+      if (this.conn === conn) this.conn = null;
+      this.status.value = 'detached';
+      // A browser sees only that the upgrade failed, never the 401 or 403 behind it.
+      this.problem.value =
+        `Refused: ${url} did not accept this token, or does not allow this page’s origin (${location.origin}; see --admin-origin), ` +
+        'or no keel server with an admin port is listening there.';
+      return false;
+    }
+  }
+
+  detach(): void {
+    const conn = this.conn;
+    this.conn = null;
+    conn?.close();
+    batch(() => {
+      this.status.value = 'detached';
+      this.info.value = null;
+      this.entities.value = [];
+      this.selected.value = null;
+    });
+  }
+
+  pause(): void {
+    this.conn?.pause();
+  }
+
+  resume(): void {
+    this.conn?.resume();
+  }
+
+  step(ticks = 1): void {
+    this.conn?.step(ticks);
+  }
+
+  private onMessage(m: AdminServerMessage): void {
+    switch (m.type) {
+      case 'world':
+        batch(() => {
+          this.tick.value = m.tick;
+          this.paused.value = m.paused;
+          this.entities.value = m.entities;
+          this.frames.value++;
+        });
+        break;
+      case 'loop':
+        batch(() => {
+          this.tick.value = m.tick;
+          this.paused.value = m.paused;
+        });
+        break;
+      case 'scriptError': {
+        const { type: _t, ...err } = m;
+        const list = [...this.errors.value, err];
+        this.errors.value = list.length > MAX_ERRORS ? list.slice(list.length - MAX_ERRORS) : list;
+        break;
+      }
+      case 'error':
+        this.problem.value = `Server: ${m.message}`;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/** Why `url` cannot be an admin URL, or null. */
+export function checkAdminUrl(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `Not a URL: "${url}" (expected ws://host:adminPort, e.g. ${DEFAULT_LIVE_URL})`;
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') return `The admin URL must start with ws:// or wss:// (got ${u.protocol}//)`;
+  if (u.search.includes('token')) return 'Put the token in the token field, not the URL (URLs end up in history)';
+  return null;
+}
+
+function safeStorage(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null;
+  }
+}
