@@ -11,7 +11,7 @@ import { Predictor, SNAP_DISTANCE } from '../../runtime/browser/net/predictor.js
 import { INTERPOLATION_DELAY_MS, slerp, SnapshotBuffer } from '../../runtime/browser/net/snapshot-buffer.js';
 import { REPO } from '../helpers/keel-process.js';
 
-const at = (id: string, p: Vec3, q: Quat = [0, 0, 0, 1]): MirroredEntity => ({ netId: 1, id, components: {}, pose: { x: 0, y: 0, z: 0, ri: 3, ra: 0, rb: 0, rc: 0 }, position: p, rotation: q });
+const at = (id: string, p: Vec3, q: Quat = [0, 0, 0, 1]): MirroredEntity => ({ netId: 1, id, name: id, components: {}, pose: { x: 0, y: 0, z: 0, ri: 3, ra: 0, rb: 0, rc: 0 }, position: p, rotation: q });
 const state = (e: MirroredEntity) => new Map([[e.netId, e]]);
 
 describe('SnapshotBuffer', () => {

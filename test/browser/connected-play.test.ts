@@ -50,6 +50,16 @@ function position(p: WatchedPage, id: string): Promise<number[] | null> {
   return p.page.evaluate((i) => (window as unknown as { keel: { entity(id: string): { position: number[] } | null } }).keel.entity(i)?.position ?? null, id);
 }
 
+/** Waits until the page's only player label reads `name`. */
+async function labelled(p: WatchedPage, name: string): Promise<void> {
+  const texts = () => p.page.locator('.keel-labels .keel-label').allTextContents();
+  let last: string[] = [];
+  await until(async () => ((last = await texts()).includes(name) ? true : undefined), `${p.name}'s label reading ${name}`, 40_000, 250).catch((err: Error) => {
+    throw new Error(`${err.message}; its labels read ${JSON.stringify(last)}`);
+  });
+  expect(await texts()).toEqual([name]);
+}
+
 describe('connected play-test', () => {
   let alice: WatchedPage;
   let bob: WatchedPage;
@@ -75,8 +85,10 @@ describe('connected play-test', () => {
     // Alice's own view moved too (predicted), and the server's ping is measured.
     const moved = await waitForKeel(alice, 'a ping figure', (k) => typeof k.pingMs === 'number');
     expect(Math.hypot((moved.player as number[])[0]! - (a.player as number[])[0]!, (moved.player as number[])[2]! - (a.player as number[])[2]!)).toBeGreaterThan(1);
-    // Bob draws alice with a name label.
-    expect(await bob.page.locator('.keel-label', { hasText: aliceId }).count()).toBe(1);
+    // Each draws the other with a label bearing the name it joined with, not its entity id.
+    await labelled(bob, 'alice');
+    await labelled(alice, 'bob');
+    expect(aliceId).not.toBe('alice');
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);
   }, 150_000);

@@ -234,12 +234,12 @@ export class ConnectedPlay implements PlaySession {
       if (!m || m.id !== shown.entity.id || m.components !== shown.components) {
         this.world.remove(shown.entity.id);
         this.shown.delete(netId);
-      }
+      } else if (m.name !== shown.entity.name) this.world.relabel(shown.entity, m.name, shown.entity.tags);
     }
     for (const [netId, m] of entities) {
       if (this.shown.has(netId)) continue;
       if (this.world.get(m.id)) continue; // a duplicate id from a hostile server: keep the first
-      const checked = validateEntity({ id: m.id, components: m.components }, `server entity ${m.id}`);
+      const checked = validateEntity({ id: m.id, name: m.name, components: m.components }, `server entity ${m.id}`);
       if (!checked.ok) continue; // not drawable; the server still simulates it
       const entity = this.world.add(checked.entity);
       this.world.setPose(entity, [...m.position], [...m.rotation]);

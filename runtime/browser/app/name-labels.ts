@@ -9,7 +9,8 @@ const LABEL_HEIGHT = 1.45;
 /**
  * Name labels over the other players, as HTML elements placed by three's CSS2DRenderer and
  * attached to the players' anchors in the view (an overlay: the world knows nothing of them).
- * A player is labelled by the entity id the server gave it; the protocol carries no names.
+ * A player is labelled by the name it joined with, as the server replicates it (the entity id
+ * when it gave none).
  */
 export class NameLabels {
   private readonly renderer = new CSS2DRenderer();
@@ -33,7 +34,10 @@ export class NameLabels {
       present.add(e.id);
       const anchor = this.view.anchorOf(e.id);
       const had = this.labels.get(e.id);
-      if (had && had.anchor === anchor) continue;
+      if (had && had.anchor === anchor) {
+        if (had.object.element.textContent !== e.name) had.object.element.textContent = e.name;
+        continue;
+      }
       if (had) had.anchor.remove(had.object);
       if (!anchor) continue;
       const div = document.createElement('div');

@@ -7,6 +7,8 @@ import { SNAPSHOT_HISTORY } from './replication.js';
 export interface MirroredEntity {
   readonly netId: number;
   readonly id: string;
+  /** The entity's name on the server (a player's chosen name); its id when it has none. */
+  readonly name: string;
   readonly components: Readonly<Record<string, unknown>>;
   /** The quantised pose as the server sent it; `position` and `rotation` are what it stands for. */
   readonly pose: Readonly<WirePose>;
@@ -33,6 +35,7 @@ class Entry implements MirroredEntity, WirePose {
   constructor(
     readonly netId: number,
     readonly id: string,
+    readonly name: string,
     readonly components: Readonly<Record<string, unknown>>,
   ) {}
 
@@ -90,7 +93,7 @@ export class ClientMirror {
       next = new Map(base);
     }
     for (const c of s.created) {
-      const e = new Entry(c.netId, c.id, parseComponents(c.id, c.components));
+      const e = new Entry(c.netId, c.id, c.name, parseComponents(c.id, c.components));
       applyUpdate(c.pose, SAME, e);
       next.set(c.netId, e);
     }
@@ -98,7 +101,7 @@ export class ClientMirror {
     for (const u of s.changed) {
       const e = next.get(u.netId);
       if (!e) throw new ProtocolError(`snapshot ${s.tick} updates net id ${u.netId}, absent from its baseline ${s.baseTick}`);
-      const changed = new Entry(e.netId, e.id, e.components);
+      const changed = new Entry(e.netId, e.id, e.name, e.components);
       applyUpdate(e.pose, u, changed);
       next.set(u.netId, changed);
     }

@@ -64,16 +64,20 @@ export class ReplicaClient {
 /** What the replicator keeps of one live entity between captures; updated in place. */
 interface Tracked extends EncodedCreate {
   readonly netId: number;
-  /** The entity's version when `pose` was quantised, and its component version when `descriptor` was encoded. */
+  /** The entity's version when `pose` was quantised, and its component version and name when `descriptor` was encoded. */
   version: number;
+  source: number;
+  name: string;
+  /** The descriptor's revision, as frames record it: a client whose baseline holds another gets the entity whole. */
   comp: number;
   descriptor: Uint8Array;
   readonly pose: WirePose;
-  /** The component version whose descriptor could not be encoded (-1: none); the entity is left out until its components change. */
+  /** The component version and name whose descriptor could not be encoded (-1: none); the entity is left out until either changes. */
   failedComp: number;
+  failedName: string;
 }
 
-/** A frame row: netId, component version, then the pose's seven integers. */
+/** A frame row: netId, descriptor revision, then the pose's seven integers. */
 const STRIDE = 9;
 const NET_ID = 0;
 const COMP = 1;
@@ -136,7 +140,7 @@ export interface ReplicationError {
 }
 
 export interface ReplicatorOptions {
-  /** Called once per entity and component version that cannot be encoded. */
+  /** Called once per entity state (component version and name) that cannot be encoded. */
   onError?(e: ReplicationError): void;
 }
 
@@ -154,6 +158,8 @@ export class Replicator {
   private readonly gone: number[] = [];
   private readonly pendingFree: { tick: number; netId: number }[] = [];
   private currentTick = 0;
+  /** The last descriptor revision handed out (one counter for all entities, so a revision is never reused). */
+  private revision = 0;
   /** Snapshots of the current tick encoded so far, by baseline tick (0: full); inputSeq 0. */
   private readonly encoded = new Map<number, Uint8Array>();
   // Scratch for encoding, reused every time.
@@ -185,26 +191,30 @@ export class Replicator {
     for (const e of this.world.values()) {
       let t = this.tracked.get(e.id);
       if (!t) {
-        t = { netId: this.netIds.get(e.id), version: -1, comp: -1, descriptor: new Uint8Array(0), pose: newPose(), failedComp: -1 };
+        t = { netId: this.netIds.get(e.id), version: -1, source: -1, name: '', comp: -1, descriptor: new Uint8Array(0), pose: newPose(), failedComp: -1, failedName: '' };
         this.tracked.set(e.id, t);
       }
-      if (t.version !== e.version) {
-        if (t.comp !== e.componentVersion) {
-          if (t.failedComp === e.componentVersion) continue;
-          // Encode first, record after: a state that cannot be encoded is never taken as sent.
-          let descriptor: Uint8Array;
-          try {
-            descriptor = entityDescriptor(e.id, visibleComponents(e));
-          } catch (err) {
-            t.failedComp = e.componentVersion;
-            this.failures++;
-            this.opts.onError?.({ entityId: e.id, error: err instanceof Error ? err : new Error(String(err)) });
-            continue;
-          }
-          t.comp = e.componentVersion;
-          t.descriptor = descriptor;
-          t.failedComp = -1;
+      // A rename (world.relabel) leaves the entity's version alone: names are compared on their own.
+      if (t.source !== e.componentVersion || t.name !== e.name) {
+        if (t.failedComp === e.componentVersion && t.failedName === e.name) continue;
+        // Encode first, record after: a state that cannot be encoded is never taken as sent.
+        let descriptor: Uint8Array;
+        try {
+          descriptor = entityDescriptor(e.id, e.name, visibleComponents(e));
+        } catch (err) {
+          t.failedComp = e.componentVersion;
+          t.failedName = e.name;
+          this.failures++;
+          this.opts.onError?.({ entityId: e.id, error: err instanceof Error ? err : new Error(String(err)) });
+          continue;
         }
+        t.source = e.componentVersion;
+        t.name = e.name;
+        t.comp = ++this.revision;
+        t.descriptor = descriptor;
+        t.failedComp = -1;
+      }
+      if (t.version !== e.version) {
         t.version = e.version;
         quantizePose(e.position, e.rotation, t.pose);
       }

@@ -1,5 +1,5 @@
 /**
- * keel wire protocol, version 3: binary WebSocket frames, one message per frame, the first byte
+ * keel wire protocol, version 4: binary WebSocket frames, one message per frame, the first byte
  * its type, integers little-endian. Defined once here and shared by the server, the browser
  * client and the Node bot client. Every decoder validates lengths, ranges and finiteness and
  * throws ProtocolError.
@@ -18,11 +18,17 @@
  *   Welcome  0x81  u16 protocol, str player entity, str scene, 32 bytes scene sha256,
  *                  u16 tick rate, u16 send rate, u32 tick
  *   Snapshot 0x82  u32 tick, u32 baseTick, u32 inputSeq,
- *                  u16 n, n × created:   u16 netId, str id, u16 length + components JSON, pose
+ *                  u16 n, n × created:   u16 netId, str id, name, u16 length + components JSON, pose
  *                  u16 n, n × destroyed: u16 netId
  *                  u16 n, n × changed:   varuint netId gap, u8 codes, fields (see below)
  *   Pong     0x83  u32 id
  *   SceneChange 0x84  u8 kind (0 delta, 1 full), str scene, 32 bytes scene sha256
+ *
+ * A created entry carries the entity's name (new in version 4: a player's name as it joined,
+ * shown over its avatar) as a varuint byte length and UTF-8, at most MAX_ENTITY_NAME_BYTES; an
+ * empty name stands for the id, so an entity named by its id costs one byte. Names travel only
+ * with created entries (an entity's first appearance, or a change of its name or components),
+ * never with per-tick updates.
  *
  * SceneChange announces that the server's scene file changed (new in version 3). A delta was
  * applied to the running world: its entities change through snapshots as usual, and the hash
@@ -58,7 +64,7 @@
 import { ProtocolError, Reader, Writer } from './codec.js';
 import type { Quat, Vec3 } from '../math/vec.js';
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Message type ids: client to server below 0x80, server to client from 0x80. */
 export const MessageType = {
@@ -159,6 +165,8 @@ export interface WirePose {
 export interface EntityCreate {
   netId: number;
   id: string;
+  /** The entity's name (its id when it has none of its own). */
+  name: string;
   /** The entity's components as JSON text: what a client needs to build it. */
   components: string;
   pose: WirePose;
@@ -444,11 +452,16 @@ function readPose(r: Reader): WirePose {
 
 const utf8 = new TextEncoder();
 
-/** The part of a created entry that changes only with the entity's components: id and components JSON, encoded once and reused. */
-export function entityDescriptor(id: string, components: string): Uint8Array {
+/** Longest entity name on the wire, in UTF-8 bytes (a scene name of 128 characters fits). */
+export const MAX_ENTITY_NAME_BYTES = 512;
+
+/** The part of a created entry that changes only with the entity's name and components: id, name and components JSON, encoded once and reused. */
+export function entityDescriptor(id: string, name: string, components: string): Uint8Array {
   const json = utf8.encode(components);
   if (json.byteLength > 0xffff) throw new RangeError(`components of ${id} exceed 64 KiB`);
-  return new Writer(json.byteLength + 64).str(id).u16(json.byteLength).bytes(json).finish();
+  const label = utf8.encode(name === id ? '' : name);
+  if (label.byteLength > MAX_ENTITY_NAME_BYTES) throw new RangeError(`name of ${id} exceeds ${MAX_ENTITY_NAME_BYTES} bytes`);
+  return new Writer(json.byteLength + label.byteLength + 64).str(id).varuint(label.byteLength).bytes(label).u16(json.byteLength).bytes(json).finish();
 }
 
 /** A created entry as the server keeps it: its descriptor already encoded. */
@@ -569,7 +582,7 @@ export function encodeServer(msg: ServerMessage, w = new Writer(256)): Uint8Arra
         writeUpdate(changed, u.netId - prev, u);
         prev = u.netId;
       }
-      const created = msg.created.map((c) => ({ netId: c.netId, descriptor: entityDescriptor(c.id, c.components), pose: c.pose }));
+      const created = msg.created.map((c) => ({ netId: c.netId, descriptor: entityDescriptor(c.id, c.name, c.components), pose: c.pose }));
       writeSnapshot(w, msg, created, msg.destroyed, msg.changed.length, changed.written());
       break;
     }
@@ -619,14 +632,18 @@ export function decodeServer(frame: Uint8Array): ServerMessage {
       for (let n = r.u16('created count'), k = 0; k < n; k++) {
         const netId = r.u16('net id');
         const id = r.str('entity id');
+        const nameLength = r.varuint('name length');
+        if (nameLength > MAX_ENTITY_NAME_BYTES) throw new ProtocolError(`name of ${id} is ${nameLength} bytes, over ${MAX_ENTITY_NAME_BYTES}`);
+        let name: string;
         let components: string;
         try {
+          name = utf8Strict.decode(r.bytesN(nameLength, 'name')) || id;
           components = utf8Strict.decode(r.bytesN(r.u16('components length'), 'components'));
         } catch (err) {
           if (err instanceof ProtocolError) throw err;
-          throw new ProtocolError(`components of ${id} are not valid UTF-8`);
+          throw new ProtocolError(`name or components of ${id} are not valid UTF-8`);
         }
-        created.push({ netId, id, components, pose: readPose(r) });
+        created.push({ netId, id, name, components, pose: readPose(r) });
       }
       const destroyed: number[] = [];
       for (let n = r.u16('destroyed count'), k = 0; k < n; k++) destroyed.push(r.u16('net id'));

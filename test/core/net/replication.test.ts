@@ -27,14 +27,14 @@ function rng(seed: number): () => number {
 const doc = (id: string, position: Vec3, color = '#808080') =>
   loadScene([{ id, components: { transform: { position, rotation: [0, 0, 0] }, mesh: { shape: 'box', size: [1, 1, 1] }, material: { color }, script: { module: 'x.js' } } }]).entities[0]!;
 
-type Held = Map<string, { pose: WirePose; components: unknown }>;
+type Held = Map<string, { pose: WirePose; name: string; components: unknown }>;
 
 /** What every client must hold after applying the snapshot of this moment: by entity id, the quantised pose and the components it sees. */
 function serverState(world: World): Held {
   const out: Held = new Map();
   for (const e of world.values()) {
     const { script: _script, ...visible } = e.components;
-    out.set(e.id, { pose: quantizePose(e.position, e.rotation), components: JSON.parse(JSON.stringify(visible)) });
+    out.set(e.id, { pose: quantizePose(e.position, e.rotation), name: e.name, components: JSON.parse(JSON.stringify(visible)) });
   }
   return out;
 }
@@ -43,7 +43,7 @@ function mirrorState(m: ClientMirror): Held {
   const out: Held = new Map();
   for (const e of m.entities.values()) {
     const { x, y, z, ri, ra, rb, rc } = e.pose;
-    out.set(e.id, { pose: { x, y, z, ri, ra, rb, rc }, components: e.components });
+    out.set(e.id, { pose: { x, y, z, ri, ra, rb, rc }, name: e.name, components: e.components });
   }
   return out;
 }
@@ -177,7 +177,7 @@ describe('replication', () => {
     const orphan = { ...s(16, 13), changed: [{ netId: 5, codes: 1, x: 1, y: 0, z: 0, ri: 0, ra: 0, rb: 0, rc: 0 }] };
     expect(() => m.apply(orphan)).toThrow(ProtocolError);
     expect(m.lastTick).toBe(13);
-    expect(() => m.apply({ ...s(16, 13), created: [{ netId: 1, id: 'x', components: '[1]', pose: quantizePose([0, 0, 0], [0, 0, 0, 1]) }] })).toThrow(/not an object/);
+    expect(() => m.apply({ ...s(16, 13), created: [{ netId: 1, id: 'x', name: 'x', components: '[1]', pose: quantizePose([0, 0, 0], [0, 0, 0, 1]) }] })).toThrow(/not an object/);
   });
 
   it('a component change that cannot be encoded leaves the entity out, reported once, until a later change fits again', () => {
@@ -210,5 +210,54 @@ describe('replication', () => {
     send(6);
     expect(mirror.byId('a')!.components).toMatchObject({ material: { color: '#123456' } });
     expect(errors).toHaveLength(1);
+  });
+
+  it('names travel with created entries only: once per entity, again after a rename, never in pose updates', () => {
+    const world = new World();
+    world.add({ ...doc('player-1', [0, 0, 0]), name: 'alice' });
+    world.add(doc('player-2', [1, 0, 0])); // no name of its own: named by its id
+    const rep = new Replicator(world);
+    const client = new ReplicaClient();
+    const mirror = new ClientMirror();
+    const send = (tick: number) => {
+      rep.capture(tick);
+      const bytes = rep.encodeFor(client, 0);
+      const msg = decodeServer(bytes);
+      if (msg.type !== MessageType.Snapshot) throw new Error('not a snapshot');
+      expect(mirror.apply(msg)).toBe(true);
+      client.ack(tick);
+      return { bytes, msg };
+    };
+    const has = (bytes: Uint8Array, text: string) => Buffer.from(bytes).includes(Buffer.from(text));
+    const first = send(1);
+    expect(has(first.bytes, 'alice')).toBe(true);
+    expect(mirror.byId('player-1')!.name).toBe('alice');
+    expect(mirror.byId('player-2')!.name).toBe('player-2');
+
+    world.setPose(world.get('player-1')!, [3, 0, 0]);
+    const moved = send(2);
+    expect(moved.msg.created).toEqual([]);
+    expect(moved.msg.changed.map((u) => u.netId)).toEqual([first.msg.created.find((c) => c.id === 'player-1')!.netId]);
+    expect(has(moved.bytes, 'alice')).toBe(false);
+    expect(mirror.byId('player-1')!.name).toBe('alice'); // kept from the baseline
+
+    const p2 = world.get('player-2')!;
+    world.relabel(p2, 'bob', p2.tags); // a rename alone leaves the entity's version as it was
+    const renamed = send(3);
+    expect(renamed.msg.created.map((c) => [c.id, c.name])).toEqual([['player-2', 'bob']]);
+    expect(mirror.byId('player-2')!.name).toBe('bob');
+    expect(mirror.byId('player-2')!.position[0]).toBeCloseTo(1, 2);
+    expect(send(4).msg.created).toEqual([]);
+
+    // A client with no baseline gets every name in its full snapshot.
+    const late = new ClientMirror();
+    rep.capture(5);
+    const full = decodeServer(rep.encodeFor(new ReplicaClient(), 0));
+    if (full.type !== MessageType.Snapshot) throw new Error('not a snapshot');
+    expect(late.apply(full)).toBe(true);
+    expect([...late.entities.values()].map((e) => [e.id, e.name]).sort()).toEqual([
+      ['player-1', 'alice'],
+      ['player-2', 'bob'],
+    ]);
   });
 });

@@ -7,12 +7,14 @@ import {
   encodeServer,
   applyUpdate,
   diffPose,
+  MAX_ENTITY_NAME_BYTES,
   MAX_INPUTS_PER_MESSAGE,
   MessageType,
   newPose,
   newUpdate,
   POSITION_SCALE,
   posePosition,
+  writePose,
   poseRotation,
   posesEqual,
   PROTOCOL_VERSION,
@@ -115,7 +117,7 @@ describe('server messages', () => {
       tick: 99,
       baseTick: 90,
       inputSeq: 5,
-      created: [{ netId: 1, id: 'crate-01', components: '{"mesh":{"shape":"box","size":[1,1,1]}}', pose }],
+      created: [{ netId: 1, id: 'crate-01', name: 'Crate', components: '{"mesh":{"shape":"box","size":[1,1,1]}}', pose }],
       destroyed: [7, 8],
       changed: [{ ...update, netId: 2 }],
     };
@@ -167,6 +169,28 @@ describe('server messages', () => {
     expect(() => applyUpdate(edge, u.changed[0]!)).toThrow(ProtocolError);
     const future = new Writer().u8(MessageType.Snapshot).u32(5).u32(5).u32(0).u16(0).u16(0).u16(0).finish();
     expect(() => decodeServer(future)).toThrow(/base tick/);
+  });
+
+  it('carries names in created entries: one byte for an entity named by its id, the UTF-8 otherwise; refuses oversized or malformed ones', () => {
+    const pose = quantizePose([0, 1, 0], [0, 0, 0, 1]);
+    const snap = (name: string): Snapshot => ({ type: MessageType.Snapshot, tick: 3, baseTick: 0, inputSeq: 0, created: [{ netId: 4, id: 'player-2', name, components: '{}', pose }], destroyed: [], changed: [] });
+    const plain = encodeServer(snap('player-2'));
+    expect((decodeServer(plain) as Snapshot).created[0]!.name).toBe('player-2');
+    const named = encodeServer(snap('Zoë'));
+    expect((decodeServer(named) as Snapshot).created[0]!.name).toBe('Zoë');
+    expect(named.byteLength - plain.byteLength).toBe(new TextEncoder().encode('Zoë').byteLength);
+    const empty = new Writer().u8(MessageType.Snapshot).u32(3).u32(0).u32(0).u16(1).u16(4).str('player-2').varuint(0).u16(2).bytes(new TextEncoder().encode('{}'));
+    const withoutName = new Writer().u8(MessageType.Snapshot).u32(3).u32(0).u32(0).u16(1).u16(4).str('player-2').u16(2).bytes(new TextEncoder().encode('{}'));
+    writePose(empty, pose);
+    writePose(withoutName, pose);
+    expect(plain).toEqual(empty.u16(0).u16(0).finish());
+    expect(plain.byteLength - withoutName.u16(0).u16(0).finish().byteLength).toBe(1);
+    const longest = 'é'.repeat(MAX_ENTITY_NAME_BYTES / 2);
+    expect((decodeServer(encodeServer(snap(longest))) as Snapshot).created[0]!.name).toBe(longest);
+    expect(() => encodeServer(snap(`${longest}x`))).toThrow(/name of player-2 exceeds/);
+    const head = () => new Writer().u8(MessageType.Snapshot).u32(3).u32(0).u32(0).u16(1).u16(4).str('player-2');
+    expect(() => decodeServer(head().varuint(MAX_ENTITY_NAME_BYTES + 1).finish())).toThrow(/name of player-2 is 513 bytes/);
+    expect(() => decodeServer(head().varuint(2).bytes(new Uint8Array([0xc3, 0x28])).u16(0).finish())).toThrow(/name or components of player-2 are not valid UTF-8/);
   });
 
   it('throws nothing but ProtocolError on random snapshot bytes', () => {
