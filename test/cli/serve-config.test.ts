@@ -199,7 +199,8 @@ describe('keel serve: tick rate 30', () => {
     // It ticks, and not faster than 30 per second (60 would be the scene's own rate).
     expect(t1 - t0).toBeGreaterThan(10);
     expect(t1 - t0).toBeLessThanOrEqual(Math.ceil(30 * (elapsedS + 0.5)));
-    expect(proc.records().some((r) => Number(r.level) >= 40)).toBe(false);
+    // No warning but the loop falling behind, which a busy machine can cause at any rate.
+    expect(proc.records().filter((r) => Number(r.level) >= 40 && !/^loop fell \d+ ms behind/.test(String(r.msg)))).toEqual([]);
   });
 });
 
