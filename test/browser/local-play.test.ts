@@ -2,7 +2,7 @@
  * The client page in local mode (no server): the arena renders, W moves the player, space
  * jumps, and bad addresses or scenes show their messages. Real Chromium, real Vite dev server.
  */
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
@@ -15,14 +15,17 @@ let browser: Browser;
 let web: { server: ViteDevServer; url: string };
 const temp = new TempDirs('keel-browser-');
 let pages: WatchedPage[] = [];
+let scenesDir: string;
 
 beforeAll(async () => {
   // A scenes folder of our own: the arena and its script, plus a scene with mistakes.
   const dir = await temp.make();
+  scenesDir = dir;
   await cp(join(REPO, 'scenes/arena.json'), join(dir, 'arena.json'));
+  await cp(join(REPO, 'scenes/arena.json'), join(dir, 'reloading.json'));
   await mkdir(join(dir, 'scripts'));
   await cp(join(REPO, 'scenes/scripts'), join(dir, 'scripts'), { recursive: true });
-  const broken = JSON.parse(await (await import('node:fs/promises')).readFile(join(REPO, 'scenes/arena.json'), 'utf8')) as { settings: Record<string, unknown>; entities: { components: Record<string, unknown> }[] };
+  const broken = JSON.parse(await readFile(join(REPO, 'scenes/arena.json'), 'utf8')) as { settings: Record<string, unknown>; entities: { components: Record<string, unknown> }[] };
   broken.settings.tickRate = 0;
   broken.entities[1]!.components.sparkle = {};
   await writeFile(join(dir, 'broken.json'), JSON.stringify(broken, null, 2));
@@ -104,6 +107,22 @@ describe('local play-test', () => {
     // Whether or not the assignments throw (that depends on strict mode), nothing changed.
     expect(result.mode).toBe('local');
     expect(await keel(p, 'mode')).toBe('local');
+    expect(p.errors).toEqual([]);
+  }, 90_000);
+});
+
+describe('scene reload', () => {
+  it('reloads the scene in the page when its file changes, without a page reload', async () => {
+    const p = await open('reload', '?scene=reloading');
+    const before = await waitForKeel(p, 'the scene to run', (k) => k.mode === 'local' && Array.isArray(k.player));
+    await p.page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    const file = join(scenesDir, 'reloading.json');
+    const doc = JSON.parse(await readFile(file, 'utf8')) as { entities: unknown[] };
+    doc.entities.push({ id: 'added-crate', components: { transform: { position: [0, 3, 0] }, mesh: { shape: 'box' }, material: { color: '#ff00ff' } } });
+    await writeFile(file, JSON.stringify(doc, null, 2));
+    const after = await waitForKeel(p, 'the reloaded scene', (k) => (k.entities as number) === (before.entities as number) + 1, 30_000);
+    expect(after.mode).toBe('local');
+    expect(await p.page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     expect(p.errors).toEqual([]);
   }, 90_000);
 });
