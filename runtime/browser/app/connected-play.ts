@@ -169,17 +169,9 @@ export class ConnectedPlay implements PlaySession {
     this.unacked.length = 0;
     this.clearWorld();
     if (w.sceneHash !== this.currentScene.hash && this.currentScene.hash !== '') {
-      // The server runs another version of the scene (it reloaded): fetch it for geometry and looks.
-      const load = this.opts.loadScene ?? ((name: string) => loadBrowserScene(name, RunMode.Client));
-      void load(this.currentScene.name).then(
-        (scene) => {
-          if (this.welcome !== w) return;
-          this.currentScene = scene;
-          this.sceneGen++;
-          this.resetPredictor();
-        },
-        () => this.resetPredictor(), // keep predicting against the geometry at hand
-      );
+      // The server runs another version of the scene (it reloaded): fetch it for geometry and
+      // looks; on failure keep predicting against the geometry at hand.
+      this.refetchScene(w, () => this.resetPredictor());
     } else this.resetPredictor();
   }
 
@@ -190,15 +182,20 @@ export class ConnectedPlay implements PlaySession {
    */
   private onSceneChange(c: SceneChange): void {
     if (c.kind !== 'delta' || c.sceneHash === this.currentScene.hash) return;
-    const w = this.welcome;
+    this.refetchScene(this.welcome, () => {});
+  }
+
+  /** Fetches the scene again; applies it (then `then`) while `w` is still the welcome; `then` also runs on failure. */
+  private refetchScene(w: Welcome | null, then: () => void): void {
     const load = this.opts.loadScene ?? ((name: string) => loadBrowserScene(name, RunMode.Client));
     void load(this.currentScene.name).then(
       (scene) => {
         if (this.welcome !== w) return;
         this.currentScene = scene;
         this.sceneGen++;
+        then();
       },
-      () => {}, // keep drawing with the assets at hand
+      then,
     );
   }
 
