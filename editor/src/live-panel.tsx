@@ -33,11 +33,18 @@ export function LiveButton({ live }: { live: LiveStore }) {
   );
 }
 
-/** The attach dialog: URL (remembered) and token (never stored). */
+/**
+ * The attach dialog: "this dev server's instance" (handed over by `npm start`, no typing), a
+ * fleet picker (instances listed from a `keel fleet` status listener), or any URL (remembered)
+ * and token (never stored).
+ */
 export function LiveDialog({ live }: { live: LiveStore }) {
   const [url, setUrl] = useState(() => live.lastUrl);
   const [token, setToken] = useState('');
+  const [fleetUrl, setFleetUrl] = useState(() => live.lastFleetUrl);
   if (!live.dialogOpen.value) return null;
+  const dev = live.devServer;
+  const fleet = live.fleet.value;
   const connecting = live.status.value === 'connecting';
   const submit = (e: Event) => {
     e.preventDefault();
@@ -51,6 +58,46 @@ export function LiveDialog({ live }: { live: LiveStore }) {
         <p>
           The admin channel of <code>keel serve --admin-port P</code>. The view is read-only; the token is not stored.
         </p>
+        {dev && (
+          <div class="live-dev">
+            <button type="button" class="primary" data-action="attach-dev" disabled={connecting} onClick={() => void live.attachDevServer()}>
+              This dev server’s instance
+            </button>{' '}
+            <code>{dev.url}</code>
+          </div>
+        )}
+        <div class="live-fleet">
+          <label>
+            Fleet status URL
+            <span class="row">
+              <input name="fleet" value={fleetUrl} placeholder="http://127.0.0.1:9000" onInput={(e) => setFleetUrl((e.target as HTMLInputElement).value)} />
+              <button type="button" data-action="list-fleet" onClick={() => void live.listFleet(fleetUrl.trim())}>
+                List
+              </button>
+            </span>
+          </label>
+          {live.fleetProblem.value && <p class="live-problem">{live.fleetProblem.value}</p>}
+          {fleet.length > 0 && (
+            <ul class="live-fleet-list">
+              {fleet.map((m) => (
+                <li key={m.id} data-fleet-instance={m.id}>
+                  <b>{m.id}</b> :{m.port} {m.health}
+                  {m.players !== null ? ` · ${m.players} players` : ''}{' '}
+                  {m.adminUrl ? (
+                    <button type="button" class="small" data-action="pick-instance" disabled={connecting} title={`Attach to ${m.adminUrl} with the token below`} onClick={() => {
+                      setUrl(m.adminUrl!);
+                      void live.attach(m.adminUrl!, token);
+                    }}>
+                      Attach {m.adminUrl}
+                    </button>
+                  ) : (
+                    <i>no admin port</i>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
         <label>
           Admin URL
           <input name="url" value={url} placeholder="ws://127.0.0.1:7780" onInput={(e) => setUrl((e.target as HTMLInputElement).value)} />
@@ -93,6 +140,9 @@ export function LivePanel({ live }: { live: LiveStore }) {
         <span class="live-where" title={`instance ${info.instance}, world ${info.world}`}>
           {info.scene} @ {info.url}
         </span>
+        <label class="live-show" title="Draw the running server's world, with bodies, contacts and sleeping bodies dimmed, over the scene">
+          <input type="checkbox" data-action="show-live-world" checked={live.showWorld.value} onChange={(e) => (live.showWorld.value = (e.target as HTMLInputElement).checked)} /> show live world
+        </label>
         <button class="small" data-action="detach" onClick={() => live.detach()}>
           Detach
         </button>
