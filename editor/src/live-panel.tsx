@@ -133,8 +133,9 @@ export function LivePanel({ live }: { live: LiveStore }) {
   const selectedId = live.selected.value;
   const selected = selectedId === null ? undefined : entities.find((e) => e.id === selectedId);
   const errors = live.errors.value;
+  const collapsed = live.collapsed.value;
   return (
-    <section class="live-panel" data-live-paused={paused ? 'true' : 'false'} data-live-tick={live.tick.value} data-live-frames={live.frames.value}>
+    <section class={`live-panel${collapsed ? ' collapsed' : ''}`} data-live-paused={paused ? 'true' : 'false'} data-live-tick={live.tick.value} data-live-frames={live.frames.value}>
       <header class="live-head">
         <span class="live-badge">LIVE · read-only</span>
         <span class="live-where" title={`instance ${info.instance}, world ${info.world}`}>
@@ -143,6 +144,9 @@ export function LivePanel({ live }: { live: LiveStore }) {
         <label class="live-show" title="Draw the running server's world, with bodies, contacts and sleeping bodies dimmed, over the scene">
           <input type="checkbox" data-action="show-live-world" checked={live.showWorld.value} onChange={(e) => (live.showWorld.value = (e.target as HTMLInputElement).checked)} /> show live world
         </label>
+        <button class="small" data-action="live-collapse" title={collapsed ? 'Show the entity list' : 'Fold the panel to work in the viewport'} onClick={() => (live.collapsed.value = !collapsed)}>
+          {collapsed ? '▾' : '▴'}
+        </button>
         <button class="small" data-action="detach" onClick={() => live.detach()}>
           Detach
         </button>
@@ -163,47 +167,51 @@ export function LivePanel({ live }: { live: LiveStore }) {
         </button>
       </div>
       {live.problem.value && <div class="live-problem">{live.problem.value}</div>}
-      <div class="live-entities">
-        <table>
-          <thead>
-            <tr>
-              <th>id</th>
-              <th>position</th>
-              <th>velocity</th>
-              <th title="sleeping">zz</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entities.map((e) => (
-              <EntityRow key={e.id} e={e} selected={e.id === selectedId} onSelect={() => (live.selected.value = e.id === selectedId ? null : e.id)} />
-            ))}
-          </tbody>
-        </table>
-        {entities.length === 0 && <div class="live-empty">Waiting for the first frame ({LIVE_HZ} Hz)…</div>}
-      </div>
-      {selected && (
-        <div class="live-components" data-live-selected={selected.id}>
-          <h4>
-            {selected.id}
-            {selected.name && selected.name !== selected.id ? ` · ${selected.name}` : ''}
-            {selected.parent ? ` (in ${selected.parent})` : ''}
-          </h4>
-          <pre>{compactJson(selected.components ?? {})}</pre>
-        </div>
+      {!collapsed && (
+        <>
+          <div class="live-entities">
+            <table>
+              <thead>
+                <tr>
+                  <th>id</th>
+                  <th>position</th>
+                  <th>velocity</th>
+                  <th title="sleeping">zz</th>
+                </tr>
+              </thead>
+              <tbody>
+                {entities.map((e) => (
+                  <EntityRow key={e.id} e={e} selected={e.id === selectedId} onSelect={() => (live.selected.value = e.id === selectedId ? null : e.id)} />
+                ))}
+              </tbody>
+            </table>
+            {entities.length === 0 && <div class="live-empty">Waiting for the first frame ({LIVE_HZ} Hz)…</div>}
+          </div>
+          {selected && (
+            <div class="live-components" data-live-selected={selected.id}>
+              <h4>
+                {selected.id}
+                {selected.name && selected.name !== selected.id ? ` · ${selected.name}` : ''}
+                {selected.parent ? ` (in ${selected.parent})` : ''}
+              </h4>
+              <pre>{compactJson(selected.components ?? {})}</pre>
+            </div>
+          )}
+          <div class="live-errors">
+            <h4>Script errors ({errors.length})</h4>
+            <ul>
+              {errors
+                .slice(-20)
+                .reverse()
+                .map((er, i) => (
+                  <li key={`${er.tick}-${i}`} data-error-entity={er.entity}>
+                    <b>{er.entity}</b> <code>{er.file ?? er.script}{er.line !== null ? `:${er.line}` : ''}</code> {er.hook} at tick {er.tick}: {er.message}
+                  </li>
+                ))}
+            </ul>
+          </div>
+        </>
       )}
-      <div class="live-errors">
-        <h4>Script errors ({errors.length})</h4>
-        <ul>
-          {errors
-            .slice(-20)
-            .reverse()
-            .map((er, i) => (
-              <li key={`${er.tick}-${i}`} data-error-entity={er.entity}>
-                <b>{er.entity}</b> <code>{er.file ?? er.script}{er.line !== null ? `:${er.line}` : ''}</code> {er.hook} at tick {er.tick}: {er.message}
-              </li>
-            ))}
-        </ul>
-      </div>
     </section>
   );
 }

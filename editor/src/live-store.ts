@@ -64,6 +64,8 @@ export class LiveStore {
   readonly frames = signal(0);
   /** The latest physics debug view (bodies, contacts), streamed with each world frame. */
   readonly physics = signal<AdminPhysicsView | null>(null);
+  /** The Live panel folded to its header, leaving the viewport free to work in. */
+  readonly collapsed = signal(false);
   /** Whether the viewport draws the live world over the scene (editor/src/live-view.ts). */
   readonly showWorld = signal(true);
   /** The fleet picker: instances listed from a fleet's status listener, and why listing failed. */
