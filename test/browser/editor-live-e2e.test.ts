@@ -124,15 +124,20 @@ describe('done when: an editor save reaches a playing client and the live view',
         if (p && Math.abs(p[0]! - x) < 0.05) return (seenMs = performance.now() - saved);
         return undefined;
       }, `the client to show crate-01 at x = ${x}\n${out.slice(-3000)}`, 10_000);
-      // The live view of the server shows it there too.
+      // The live view of the server shows it there too (the page draws in software on a busy
+      // machine: bounded generously; the figure is kept in the artifact).
+      let lastLive: number[] | null = null;
+      let liveMs = NaN;
       await until(async () => {
-        const p = await liveCrate();
-        return p && Math.abs(p[0]! - x) < 0.05 ? true : undefined;
-      }, 'the live view to show the moved crate', 5_000);
+        lastLive = await liveCrate();
+        return lastLive && Math.abs(lastLive[0]! - x) < 0.05 ? (liveMs = performance.now() - saved) : undefined;
+      }, 'the live view to show the moved crate', 15_000).catch((err: Error) => {
+        throw new Error(`${err.message}; it last showed crate-01 at ${JSON.stringify(lastLive)}`);
+      });
       await sample();
       const results = join(REPO, 'test-results', 'editor');
       await mkdir(results, { recursive: true });
-      await writeFile(join(results, 'live-e2e.json'), `${JSON.stringify({ saveToClientMs: Math.round(seenMs), samples: samples.length, x }, null, 1)}\n`);
+      await writeFile(join(results, 'live-e2e.json'), `${JSON.stringify({ saveToClientMs: Math.round(seenMs), saveToLiveViewMs: Math.round(liveMs), samples: samples.length, x }, null, 1)}\n`);
       expect(seenMs, `save to client: ${seenMs.toFixed(0)} ms`).toBeLessThan(1000);
     } finally {
       await client.page.keyboard.up('KeyW');
