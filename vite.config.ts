@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type UserConfig } from 'vite';
+import { adminMetaPlugin } from './runtime/node/dev/admin-meta-plugin.js';
 import { sceneReadPlugin } from './runtime/node/dev/scene-read-plugin.js';
 import { sceneWritePlugin } from './runtime/node/dev/scene-write-plugin.js';
 
@@ -30,7 +31,12 @@ export function keelViteConfig(opts: KeelViteOptions = {}): UserConfig {
     appType: 'mpa',
     publicDir: false,
     // The editor saves through the write plugin (token, Origin/Host checks, If-Match, atomic write).
-    plugins: [sceneReadPlugin({ scenesDir }), sceneWritePlugin({ scenesDir, ...(editToken ? { token: editToken } : {}) })],
+    plugins: [
+      sceneReadPlugin({ scenesDir }),
+      sceneWritePlugin({ scenesDir, ...(editToken ? { token: editToken } : {}) }),
+      // `npm start` (scripts/dev.mjs) hands the editor its own server's admin channel.
+      adminMetaPlugin({ url: process.env.KEEL_ADMIN_URL, token: process.env.KEEL_ADMIN_TOKEN }),
+    ],
     server: {
       host: '127.0.0.1',
       port: opts.port ?? Number(process.env.KEEL_WEB_PORT ?? 5173),

@@ -12,6 +12,7 @@ import { Hierarchy } from './hierarchy.js';
 import { Inspector } from './inspector.js';
 import { LiveButton, LiveDialog, LivePanel } from './live-panel.js';
 import { LiveStore } from './live-store.js';
+import { LiveView } from './live-view.js';
 import { SceneList } from './scene-list.js';
 import { loadPlayScripts } from './scripts.js';
 import { EditorStore, type Dialog } from './store.js';
@@ -265,11 +266,14 @@ function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[];
     window.addEventListener('pagehide', onHide);
 
     (window as unknown as { keelEditor: unknown }).keelEditor = debugHandle(store, vp);
+    const liveView = new LiveView(vp, live);
+    (window as unknown as { keelLive: unknown }).keelLive = { state: () => liveView.state() };
     force((n) => n + 1);
     return () => {
       offSel();
       window.removeEventListener('keydown', onKey);
       window.removeEventListener('pagehide', onHide);
+      liveView.dispose();
       live.detach();
       vp.dispose();
       store.dispose();

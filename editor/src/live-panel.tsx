@@ -33,11 +33,18 @@ export function LiveButton({ live }: { live: LiveStore }) {
   );
 }
 
-/** The attach dialog: URL (remembered) and token (never stored). */
+/**
+ * The attach dialog: "this dev server's instance" (handed over by `npm start`, no typing), a
+ * fleet picker (instances listed from a `keel fleet` status listener), or any URL (remembered)
+ * and token (never stored).
+ */
 export function LiveDialog({ live }: { live: LiveStore }) {
   const [url, setUrl] = useState(() => live.lastUrl);
   const [token, setToken] = useState('');
+  const [fleetUrl, setFleetUrl] = useState(() => live.lastFleetUrl);
   if (!live.dialogOpen.value) return null;
+  const dev = live.devServer;
+  const fleet = live.fleet.value;
   const connecting = live.status.value === 'connecting';
   const submit = (e: Event) => {
     e.preventDefault();
@@ -51,6 +58,46 @@ export function LiveDialog({ live }: { live: LiveStore }) {
         <p>
           The admin channel of <code>keel serve --admin-port P</code>. The view is read-only; the token is not stored.
         </p>
+        {dev && (
+          <div class="live-dev">
+            <button type="button" class="primary" data-action="attach-dev" disabled={connecting} onClick={() => void live.attachDevServer()}>
+              This dev server’s instance
+            </button>{' '}
+            <code>{dev.url}</code>
+          </div>
+        )}
+        <div class="live-fleet">
+          <label>
+            Fleet status URL
+            <span class="row">
+              <input name="fleet" value={fleetUrl} placeholder="http://127.0.0.1:9000" onInput={(e) => setFleetUrl((e.target as HTMLInputElement).value)} />
+              <button type="button" data-action="list-fleet" onClick={() => void live.listFleet(fleetUrl.trim())}>
+                List
+              </button>
+            </span>
+          </label>
+          {live.fleetProblem.value && <p class="live-problem">{live.fleetProblem.value}</p>}
+          {fleet.length > 0 && (
+            <ul class="live-fleet-list">
+              {fleet.map((m) => (
+                <li key={m.id} data-fleet-instance={m.id}>
+                  <b>{m.id}</b> :{m.port} {m.health}
+                  {m.players !== null ? ` · ${m.players} players` : ''}{' '}
+                  {m.adminUrl ? (
+                    <button type="button" class="small" data-action="pick-instance" disabled={connecting} title={`Attach to ${m.adminUrl} with the token below`} onClick={() => {
+                      setUrl(m.adminUrl!);
+                      void live.attach(m.adminUrl!, token);
+                    }}>
+                      Attach {m.adminUrl}
+                    </button>
+                  ) : (
+                    <i>no admin port</i>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
         <label>
           Admin URL
           <input name="url" value={url} placeholder="ws://127.0.0.1:7780" onInput={(e) => setUrl((e.target as HTMLInputElement).value)} />
@@ -86,13 +133,20 @@ export function LivePanel({ live }: { live: LiveStore }) {
   const selectedId = live.selected.value;
   const selected = selectedId === null ? undefined : entities.find((e) => e.id === selectedId);
   const errors = live.errors.value;
+  const collapsed = live.collapsed.value;
   return (
-    <section class="live-panel" data-live-paused={paused ? 'true' : 'false'} data-live-tick={live.tick.value} data-live-frames={live.frames.value}>
+    <section class={`live-panel${collapsed ? ' collapsed' : ''}`} data-live-paused={paused ? 'true' : 'false'} data-live-tick={live.tick.value} data-live-frames={live.frames.value}>
       <header class="live-head">
         <span class="live-badge">LIVE · read-only</span>
         <span class="live-where" title={`instance ${info.instance}, world ${info.world}`}>
           {info.scene} @ {info.url}
         </span>
+        <label class="live-show" title="Draw the running server's world, with bodies, contacts and sleeping bodies dimmed, over the scene">
+          <input type="checkbox" data-action="show-live-world" checked={live.showWorld.value} onChange={(e) => (live.showWorld.value = (e.target as HTMLInputElement).checked)} /> show live world
+        </label>
+        <button class="small" data-action="live-collapse" title={collapsed ? 'Show the entity list' : 'Fold the panel to work in the viewport'} onClick={() => (live.collapsed.value = !collapsed)}>
+          {collapsed ? '▾' : '▴'}
+        </button>
         <button class="small" data-action="detach" onClick={() => live.detach()}>
           Detach
         </button>
@@ -113,47 +167,51 @@ export function LivePanel({ live }: { live: LiveStore }) {
         </button>
       </div>
       {live.problem.value && <div class="live-problem">{live.problem.value}</div>}
-      <div class="live-entities">
-        <table>
-          <thead>
-            <tr>
-              <th>id</th>
-              <th>position</th>
-              <th>velocity</th>
-              <th title="sleeping">zz</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entities.map((e) => (
-              <EntityRow key={e.id} e={e} selected={e.id === selectedId} onSelect={() => (live.selected.value = e.id === selectedId ? null : e.id)} />
-            ))}
-          </tbody>
-        </table>
-        {entities.length === 0 && <div class="live-empty">Waiting for the first frame ({LIVE_HZ} Hz)…</div>}
-      </div>
-      {selected && (
-        <div class="live-components" data-live-selected={selected.id}>
-          <h4>
-            {selected.id}
-            {selected.name && selected.name !== selected.id ? ` · ${selected.name}` : ''}
-            {selected.parent ? ` (in ${selected.parent})` : ''}
-          </h4>
-          <pre>{compactJson(selected.components ?? {})}</pre>
-        </div>
+      {!collapsed && (
+        <>
+          <div class="live-entities">
+            <table>
+              <thead>
+                <tr>
+                  <th>id</th>
+                  <th>position</th>
+                  <th>velocity</th>
+                  <th title="sleeping">zz</th>
+                </tr>
+              </thead>
+              <tbody>
+                {entities.map((e) => (
+                  <EntityRow key={e.id} e={e} selected={e.id === selectedId} onSelect={() => (live.selected.value = e.id === selectedId ? null : e.id)} />
+                ))}
+              </tbody>
+            </table>
+            {entities.length === 0 && <div class="live-empty">Waiting for the first frame ({LIVE_HZ} Hz)…</div>}
+          </div>
+          {selected && (
+            <div class="live-components" data-live-selected={selected.id}>
+              <h4>
+                {selected.id}
+                {selected.name && selected.name !== selected.id ? ` · ${selected.name}` : ''}
+                {selected.parent ? ` (in ${selected.parent})` : ''}
+              </h4>
+              <pre>{compactJson(selected.components ?? {})}</pre>
+            </div>
+          )}
+          <div class="live-errors">
+            <h4>Script errors ({errors.length})</h4>
+            <ul>
+              {errors
+                .slice(-20)
+                .reverse()
+                .map((er, i) => (
+                  <li key={`${er.tick}-${i}`} data-error-entity={er.entity}>
+                    <b>{er.entity}</b> <code>{er.file ?? er.script}{er.line !== null ? `:${er.line}` : ''}</code> {er.hook} at tick {er.tick}: {er.message}
+                  </li>
+                ))}
+            </ul>
+          </div>
+        </>
       )}
-      <div class="live-errors">
-        <h4>Script errors ({errors.length})</h4>
-        <ul>
-          {errors
-            .slice(-20)
-            .reverse()
-            .map((er, i) => (
-              <li key={`${er.tick}-${i}`} data-error-entity={er.entity}>
-                <b>{er.entity}</b> <code>{er.file ?? er.script}{er.line !== null ? `:${er.line}` : ''}</code> {er.hook} at tick {er.tick}: {er.message}
-              </li>
-            ))}
-        </ul>
-      </div>
     </section>
   );
 }

@@ -60,6 +60,8 @@ export class Viewport {
   private readonly overlays = new Overlays();
   private readonly grid = new THREE.GridHelper(100, 100, 0x4b5563, 0x2b313b);
   private readonly marquee = document.createElement('div');
+  /** Drawn with whichever world is shown (the live view of a running server adds itself here). */
+  readonly extras = new THREE.Group();
   private drag: DragStart | null = null;
   private down: { x: number; y: number; button: number; additive: boolean; onGizmo: boolean } | null = null;
   private raf = 0;
@@ -175,7 +177,7 @@ export class Viewport {
   }
 
   private addHelpers(view: WorldView): void {
-    view.overlays.add(this.grid, this.overlays.group, this.pivot, this.gizmo.getHelper());
+    view.overlays.add(this.grid, this.overlays.group, this.pivot, this.gizmo.getHelper(), this.extras);
   }
 
   /** The document changed: bring the edit world in line (an invalid entity keeps its last valid look). */

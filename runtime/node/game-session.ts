@@ -141,6 +141,13 @@ export class GameSession {
    */
   sceneChanged(scene: { name: string; hash: string }): void {
     this.scene = scene;
+    // Players stay in place unless the spawn point they spawned at is gone.
+    for (const r of this.players?.respawnOrphans() ?? []) {
+      this.opts.log.info(
+        { player: r.player.entityId, name: r.player.name, from: r.from, to: r.to, position: r.position },
+        `Player ${r.player.name || r.player.entityId} respawned at ${r.to ?? 'the default spot'}: its spawn point ${r.from} is gone`,
+      );
+    }
     for (const c of this.clients.values()) {
       if (!c.player || c.closed) continue;
       try {

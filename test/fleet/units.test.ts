@@ -104,8 +104,8 @@ parentPort.postMessage(h.heights.buffer instanceof SharedArrayBuffer);`;
 describe('status table', () => {
   it('shows id, port, players, tick p99, CPU %, RSS, restarts and health', () => {
     const lines = renderTable([
-      { id: 'Instance-01', port: 7000, healthPort: 8000, mode: 'process', pid: 123, threadId: null, tid: null, state: 'running', health: 'healthy', players: 2, tick: 10, tickP99Ms: 1.25, cpuPercent: 3.5, rssBytes: 80 * 1048576, heapUsedBytes: null, cpus: '0', cpusAllowed: '0', restarts: 1, uptimeS: 5, lastExit: null, nextStartInMs: null },
-      { id: 'Instance-02', port: 7001, healthPort: 8001, mode: 'process', pid: null, threadId: null, tid: null, state: 'restarting', health: 'down', players: null, tick: null, tickP99Ms: null, cpuPercent: null, rssBytes: null, heapUsedBytes: null, cpus: null, cpusAllowed: null, restarts: 2, uptimeS: null, lastExit: null, nextStartInMs: 1500 },
+      { id: 'Instance-01', port: 7000, healthPort: 8000, adminPort: null, mode: 'process', pid: 123, threadId: null, tid: null, state: 'running', health: 'healthy', players: 2, tick: 10, tickP99Ms: 1.25, cpuPercent: 3.5, rssBytes: 80 * 1048576, heapUsedBytes: null, cpus: '0', cpusAllowed: '0', restarts: 1, uptimeS: 5, lastExit: null, nextStartInMs: null },
+      { id: 'Instance-02', port: 7001, healthPort: 8001, adminPort: null, mode: 'process', pid: null, threadId: null, tid: null, state: 'restarting', health: 'down', players: null, tick: null, tickP99Ms: null, cpuPercent: null, rssBytes: null, heapUsedBytes: null, cpus: null, cpusAllowed: null, restarts: 2, uptimeS: null, lastExit: null, nextStartInMs: 1500 },
     ]);
     expect(lines[0]).toMatch(/^ID\s+PORT\s+PID\/THREAD\s+PLAYERS\s+TICK P99\s+CPU %\s+RSS\s+RESTARTS\s+CPUS\s+HEALTH$/);
     expect(lines[1]).toMatch(/^Instance-01\s+7000\s+123\s+2\s+1\.25 ms\s+3\.5%\s+80 MB\s+1\s+0\s+healthy$/);

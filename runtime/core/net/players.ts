@@ -18,6 +18,18 @@ export interface Player {
   /** Sequence number of the last input applied. */
   lastSeq: number;
   readonly queue: PlayerInput[];
+  /** The spawn point entity it was (last) placed at, or null when the scene had none. */
+  spawnPoint: string | null;
+}
+
+/** A player moved because the spawn point it spawned at left the world. */
+export interface Respawn {
+  player: Player;
+  /** The spawn point that is gone. */
+  from: string;
+  /** Where it went: another spawn point, or null for the default spot (no spawn point left). */
+  to: string | null;
+  position: Vec3;
 }
 
 const COLORS = ['#e4572e', '#29335c', '#f3a712', '#669bbc', '#a8c686', '#8e44ad', '#16a085', '#d35400'];
@@ -47,13 +59,14 @@ export class Players {
   join(name: string): Player {
     const id = this.nextId++;
     const entityId = `player-${id}`;
+    const spawn = this.nextSpawnPoint();
     const checked = validateEntity(
       {
         id: entityId,
         name: name || entityId,
         tags: ['player'],
         components: {
-          transform: { position: this.spawnPosition() },
+          transform: { position: spawn.position },
           mesh: { shape: 'capsule', radius: 0.4, height: 1 },
           material: { color: COLORS[id % COLORS.length] },
           rigidBody: { type: 'dynamic', mass: 70, fixedRotation: true, linearDamping: 0.05, allowSleep: false },
@@ -64,7 +77,7 @@ export class Players {
     );
     if (!checked.ok) throw new Error(checked.problems.map((p) => p.message).join('; '));
     this.sim.world.add(checked.entity);
-    const player: Player = { id, name, entityId, lastSeq: 0, queue: [] };
+    const player: Player = { id, name, entityId, lastSeq: 0, queue: [], spawnPoint: spawn.id };
     this.players.set(id, player);
     return player;
   }
@@ -114,10 +127,36 @@ export class Players {
     }
   }
 
-  private spawnPosition(): Vec3 {
+  /**
+   * After a live reload: each player whose spawn point is no longer in the world (removed, or
+   * no longer a spawn point) is placed at another one, at rest; everyone else stays where they
+   * are. Returns who moved.
+   */
+  respawnOrphans(): Respawn[] {
+    const moved: Respawn[] = [];
+    const { world, physics } = this.sim;
+    for (const p of this.players.values()) {
+      if (p.spawnPoint === null || world.get(p.spawnPoint)?.components.spawnPoint) continue;
+      const entity = world.get(p.entityId);
+      if (!entity) continue;
+      const from = p.spawnPoint;
+      const spawn = this.nextSpawnPoint();
+      p.spawnPoint = spawn.id;
+      world.setPose(entity, [...spawn.position]);
+      if (physics.hasBody(p.entityId)) {
+        physics.setTransform(p.entityId, spawn.position, entity.rotation);
+        physics.setLinearVelocity(p.entityId, [0, 0, 0]);
+      }
+      moved.push({ player: p, from, to: spawn.id, position: [...spawn.position] });
+    }
+    return moved;
+  }
+
+  /** The next spawn point, round robin, and the spot above it a player stands at. */
+  private nextSpawnPoint(): { id: string | null; position: Vec3 } {
     const spawns = [...this.sim.world.values()].filter((e) => e.components.spawnPoint);
-    if (spawns.length === 0) return [0, 2, 0];
+    if (spawns.length === 0) return { id: null, position: [0, 2, 0] };
     const s = spawns[this.nextSpawn++ % spawns.length]!;
-    return [s.position[0], s.position[1] + 0.5, s.position[2]];
+    return { id: s.id, position: [s.position[0], s.position[1] + 0.5, s.position[2]] };
   }
 }

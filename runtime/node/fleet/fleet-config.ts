@@ -19,6 +19,8 @@ export interface FleetConfig {
   mode: FleetMode;
   /** CPUs per instance (index i), or undefined: no pinning. */
   cpus: number[][] | undefined;
+  /** First instance's admin channel port, the others the next ports; 0: no admin channel. */
+  adminBasePort: number;
   /** The fleet status listener; 0 disables it. */
   statusPort: number;
   statusHost: string;
@@ -46,6 +48,7 @@ export interface RawFleetOptions {
   count?: string;
   basePort?: string;
   healthBasePort?: string;
+  adminBasePort?: string;
   mode?: string;
   cpus?: string;
   statusPort?: string;
@@ -67,6 +70,13 @@ export const FLEET_OPTIONS: readonly FleetOptionSpec[] = [
   { key: 'count', flag: '--count <n>', env: 'FLEET_COUNT', description: `instances to run (1-${MAX_INSTANCES})`, defaultText: '1' },
   { key: 'basePort', flag: '--base-port <port>', env: 'FLEET_BASE_PORT', description: 'game port of the first instance; the others take the next ports', defaultText: String(DEFAULT_BASE_PORT) },
   { key: 'healthBasePort', flag: '--health-base-port <port>', env: 'FLEET_HEALTH_BASE_PORT', description: 'health port of the first instance, the others the next ports; 0: none', defaultText: `base port + ${HEALTH_PORT_OFFSET}` },
+  {
+    key: 'adminBasePort',
+    flag: '--admin-base-port <port>',
+    env: 'FLEET_ADMIN_BASE_PORT',
+    description: 'admin channel port of the first instance, the others the next ports (live view, pause/step, push edit); needs SERVER_ADMIN_TOKEN, shared by all; 0: off',
+    defaultText: '0: off',
+  },
   { key: 'mode', flag: '--mode <mode>', env: 'FLEET_MODE', description: 'process: one OS process per instance; thread: worker threads in this process', defaultText: 'process' },
   { key: 'cpus', flag: '--cpus <list>', env: 'FLEET_CPUS', description: 'auto: spread instances over the CPUs this process may use; or a list (0-3, 0,2,4) to spread them over', defaultText: 'no pinning' },
   { key: 'statusPort', flag: '--status-port <port>', env: 'FLEET_STATUS_PORT', description: 'HTTP port of the fleet status (/status JSON, /livez, /readyz); 0 disables', defaultText: `base port + ${STATUS_PORT_OFFSET}` },
@@ -92,7 +102,10 @@ export const FLEET_OPTIONS: readonly FleetOptionSpec[] = [
 const PER_INSTANCE = new Set<keyof RawServeOptions>(['port', 'id', 'healthPort', 'cpus', 'healthFile']);
 /** Agones runs one game server per pod, each with its own SDK sidecar: not something to give N instances at once. */
 const isAgones = (o: OptionSpec) => /^agones/i.test(o.key);
-/** The admin channel is one port per instance: attach to a `keel serve` for now, not through the fleet. */
+/**
+ * The admin channel is one port per instance: --admin-base-port gives them out; the token
+ * (SERVER_ADMIN_TOKEN), host and origins reach every instance through the environment only.
+ */
 const isAdmin = (o: OptionSpec) => /^admin/.test(o.key);
 export const FLEET_SERVE_OPTIONS: readonly OptionSpec[] = SERVE_OPTIONS.filter((o) => !PER_INSTANCE.has(o.key) && !isAgones(o) && !isAdmin(o));
 /**
@@ -109,10 +122,11 @@ export const PER_INSTANCE_ENV: readonly string[] = SERVE_OPTIONS.filter((o) => P
  * instance's port, id, health port and log format. Agones is off: one sidecar serves one game
  * server, so fleet instances never report to it.
  */
-export function instanceEnv(base: NodeJS.ProcessEnv, spec: { port: number; id: string; healthPort: number }, logFormat: string): NodeJS.ProcessEnv {
+export function instanceEnv(base: NodeJS.ProcessEnv, spec: { port: number; id: string; healthPort: number; adminPort?: number }, logFormat: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const k of PER_INSTANCE_ENV) delete env[k];
-  for (const o of SERVE_OPTIONS) if (isAdmin(o)) delete env[o.env];
+  if (spec.adminPort) env.SERVER_ADMIN_PORT = String(spec.adminPort);
+  else for (const o of SERVE_OPTIONS) if (isAdmin(o)) delete env[o.env];
   env.SERVER_PORT = String(spec.port);
   env.SERVER_ID = spec.id;
   env.SERVER_HEALTH_PORT = String(spec.healthPort);
@@ -169,6 +183,19 @@ export function resolveFleetConfig(input: FleetResolveInput): FleetConfig {
   } else {
     statusPort = basePort + STATUS_PORT_OFFSET <= 65535 ? basePort + STATUS_PORT_OFFSET : 0;
   }
+  let adminBasePort = 0;
+  if (raw.adminBasePort) {
+    adminBasePort = int(raw.adminBasePort, 0, 65536 - count);
+    const clash = ([['game', basePort], ['health', healthBasePort]] as const).find(([, b]) => b !== 0 && adminBasePort !== 0 && overlaps(adminBasePort, b));
+    if (clash) throw new ConfigError(raw.adminBasePort.source, raw.adminBasePort.value, `admin ports ${span(adminBasePort).join('-')} overlap the ${clash[0]} ports ${span(clash[1]).join('-')}`);
+    if (adminBasePort !== 0 && statusPort >= adminBasePort && statusPort < adminBasePort + count) {
+      throw new ConfigError(raw.adminBasePort.source, raw.adminBasePort.value, `admin ports ${span(adminBasePort).join('-')} include the status port ${statusPort}`);
+    }
+    const token = input.env.SERVER_ADMIN_TOKEN;
+    if (adminBasePort !== 0 && (!token || token.length < 16)) {
+      throw new ConfigError(raw.adminBasePort.source, raw.adminBasePort.value, 'the admin channel needs a token shared by every instance: set SERVER_ADMIN_TOKEN to 16+ characters');
+    }
+  }
   const mode = raw.mode ? oneOf(raw.mode, ['process', 'thread'] as const) : 'process';
   let cpus: number[][] | undefined;
   if (raw.cpus) {
@@ -189,6 +216,7 @@ export function resolveFleetConfig(input: FleetResolveInput): FleetConfig {
     count,
     basePort,
     healthBasePort,
+    adminBasePort,
     mode,
     cpus,
     statusPort,

@@ -12,6 +12,8 @@ export interface InstanceReport {
   id: string;
   port: number;
   healthPort: number | null;
+  /** The instance's admin channel port (the editor's fleet picker attaches there), or null. */
+  adminPort: number | null;
   mode: 'process' | 'thread';
   pid: number | null;
   threadId: number | null;
@@ -118,6 +120,7 @@ export class Fleet {
         id: instanceId(config.idPrefix, i, config.count),
         port: config.basePort + i,
         healthPort: config.healthBasePort === 0 ? 0 : config.healthBasePort + i,
+        adminPort: config.adminBasePort === 0 ? 0 : config.adminBasePort + i,
         cpus: config.cpus?.[i],
       };
       return new Member(spec, config);
@@ -153,7 +156,7 @@ export class Fleet {
     }
     m.run = run;
     this.log.info(
-      { instance: m.spec.id, port: m.spec.port, healthPort: m.spec.healthPort || null, instancePid: run.pid, threadId: run.threadId, cpus: m.spec.cpus ?? null, restarts: m.restarts },
+      { instance: m.spec.id, port: m.spec.port, healthPort: m.spec.healthPort || null, adminPort: m.spec.adminPort || null, instancePid: run.pid, threadId: run.threadId, cpus: m.spec.cpus ?? null, restarts: m.restarts },
       `${m.restarts === 0 ? 'Starting' : 'Restarting'} ${m.spec.id} on port ${m.spec.port} (${run.threadId !== null ? `thread ${run.threadId}` : `pid ${run.pid}`}${m.restarts ? `, restart ${m.restarts}` : ''})`,
     );
     void run.exited.then((exit) => {
@@ -255,6 +258,7 @@ export class Fleet {
         id: m.spec.id,
         port: m.spec.port,
         healthPort: m.spec.healthPort || null,
+        adminPort: m.spec.adminPort || null,
         mode: this.deps.runner.mode,
         pid: run?.pid ?? null,
         threadId: run?.threadId ?? null,

@@ -1,10 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { FleetReport } from './fleet.js';
 
+/** Pages on this machine (the editor's dev server) may read the status; other sites may not. */
+const LOOPBACK_ORIGIN = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/;
+
 /**
  * The fleet's status listener: GET /status (or /) is the whole fleet as JSON, one entry per
- * instance; /livez answers 200 while the fleet runs; /readyz 200 when every instance is
- * healthy, else 503 with the same JSON.
+ * instance (with its admin port when the fleet gives them out, for the editor's fleet picker);
+ * /livez answers 200 while the fleet runs; /readyz 200 when every instance is healthy, else 503
+ * with the same JSON. A browser page may read it only from a loopback origin.
  */
 export class FleetStatusServer {
   private server: Server | null = null;
@@ -16,7 +20,9 @@ export class FleetStatusServer {
       const path = (req.url ?? '/').split('?')[0];
       const send = (code: number, body: unknown) => {
         const text = `${JSON.stringify(body, null, 2)}\n`;
-        res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+        const origin = req.headers.origin;
+        const cors = origin && LOOPBACK_ORIGIN.test(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { vary: 'Origin' };
+        res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...cors });
         res.end(req.method === 'HEAD' ? undefined : text);
       };
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { error: 'GET only' });

@@ -6,6 +6,8 @@ export interface InstanceSpec {
   port: number;
   /** 0: no health listener. */
   healthPort: number;
+  /** 0: no admin channel. */
+  adminPort: number;
   /** CPUs to pin to; undefined: no pinning. */
   cpus: number[] | undefined;
 }
