@@ -31,8 +31,15 @@ export class Players {
   private nextId = 1;
   private nextSpawn = 0;
 
-  constructor(private readonly sim: Simulation) {
-    sim.addSystem('networkIn', 'player-input', () => this.applyInputs());
+  /**
+   * `attach: false` leaves adding {@link applyInputs} as a system to the caller (`PlayersPlugin`
+   * does, under the name `player-input`); by default the constructor adds it to networkIn.
+   */
+  constructor(
+    private readonly sim: Simulation,
+    opts: { attach?: boolean } = {},
+  ) {
+    if (opts.attach ?? true) sim.addSystem('networkIn', 'player-input', () => this.applyInputs());
   }
 
   get count(): number {
@@ -91,7 +98,8 @@ export class Players {
     return kept;
   }
 
-  private applyInputs(): void {
+  /** Applies up to MAX_INPUTS_PER_TICK queued inputs per player: the controller, once per tick. */
+  applyInputs(): void {
     const { physics } = this.sim;
     for (const p of this.players.values()) {
       const entity = this.sim.world.get(p.entityId);
