@@ -220,7 +220,8 @@ export class ServerInstance {
       if (this.config.physics === 'rapier') disableWasmTierUp();
       this.physics = await loadPhysics(this.config.physics);
       this.use(scene, this.buildApp(scene));
-      this.log.debug({ plugins: this.app!.plugins, systems: this.app!.systems() }, this.app!.describe());
+      // One line (a log line keeps no newlines): the plugins, then each phase's systems in run order.
+      this.log.debug({ plugins: this.app!.plugins }, this.app!.describe().split('\n').map((l) => l.trim()).join('; '));
       loadMs = performance.now() - t1;
       this.health?.setDetail('binding the game port');
       const { port } = await this.transport.listen({
