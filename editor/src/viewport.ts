@@ -470,7 +470,7 @@ export class Viewport {
     this.lastRender = now;
     this.needsRender = false;
     const t0 = performance.now();
-    if (this.playApp && this.stepper) this.stepper.advance(now, (stepDt, tick) => this.playApp!.tick(stepDt, tick));
+    if (this.playSim && this.stepper) this.stepper.advance(now, (stepDt, tick) => this.playSim!.tick(stepDt, tick));
     if (this.overlaysDirty && !this.playSim) {
       this.overlaysDirty = false;
       this.overlays.rebuild(this.editSim.world.values(), new Set(this.store.selection.value), { colliders: viewportSettings.colliders.value, spawns: viewportSettings.spawns.value });

@@ -31,7 +31,7 @@ import { HealthMonitor, type HealthLink, type HealthMonitorOptions } from './hea
 import { HealthState, type Heartbeat } from './health/heartbeat.js';
 import { InstanceMetrics } from './health/metrics.js';
 import { TickFailures } from './health/tick-failures.js';
-import { GameSession, LIMITS } from './game-session.js';
+import { NodeGameSession, LIMITS } from './node-game-session.js';
 import { AgonesSdk, LABEL_SCENE_HASH, LABEL_WORLD } from './agones/agones-sdk.js';
 
 export type InstanceState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -122,7 +122,7 @@ export class ServerInstance {
   private readonly processWatchdog: boolean;
   private readonly healthLink: (options: HealthMonitorOptions) => HealthLink;
   readonly metrics: InstanceMetrics;
-  private readonly session: GameSession;
+  private readonly session: NodeGameSession;
   /** Set when config.agones: the Agones SDK sidecar hears of lifecycle, health and players. */
   private readonly agones: AgonesSdk | null;
 
@@ -170,7 +170,7 @@ export class ServerInstance {
         entities: () => this.sim?.world.size ?? 0,
       },
     );
-    this.session = new GameSession({
+    this.session = new NodeGameSession({
       log: this.log,
       maxPlayers: config.maxPlayers,
       tickRate: config.tickRate,

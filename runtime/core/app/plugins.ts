@@ -61,7 +61,7 @@ export const PlayersPlugin: Plugin = {
   build(app) {
     const players = new Players(app.sim, { attach: false });
     app.insert(PLAYERS, players);
-    app.addSystem('networkIn', 'player-input', () => players.applyInputs());
+    app.addSystem('networkIn', 'player-input', () => players.step());
   },
 };
 

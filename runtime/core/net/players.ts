@@ -32,7 +32,7 @@ export class Players {
   private nextSpawn = 0;
 
   /**
-   * `attach: false` leaves adding {@link applyInputs} as a system to the caller (`PlayersPlugin`
+   * `attach: false` leaves adding {@link step} as a system to the caller (`PlayersPlugin`
    * does, under the name `player-input`); by default the constructor adds it to networkIn.
    */
   constructor(
@@ -40,6 +40,11 @@ export class Players {
     opts: { attach?: boolean } = {},
   ) {
     if (opts.attach ?? true) sim.addSystem('networkIn', 'player-input', () => this.applyInputs());
+  }
+
+  /** The controller, once per tick: applies the players' queued inputs (`PlayersPlugin` runs it as `player-input`). */
+  step(): void {
+    this.applyInputs();
   }
 
   get count(): number {
@@ -98,8 +103,7 @@ export class Players {
     return kept;
   }
 
-  /** Applies up to MAX_INPUTS_PER_TICK queued inputs per player: the controller, once per tick. */
-  applyInputs(): void {
+  private applyInputs(): void {
     const { physics } = this.sim;
     for (const p of this.players.values()) {
       const entity = this.sim.world.get(p.entityId);

@@ -4,7 +4,7 @@ import type { PinoLogger } from './logger.js';
 
 export { cleanName, LIMITS, MAX_NAME_CHARS } from '../core/net/game-session.js';
 
-export interface GameSessionOptions extends Omit<CoreOptions, 'log' | 'verifyToken' | 'timers' | 'now'> {
+export interface NodeGameSessionOptions extends Omit<CoreOptions, 'log' | 'verifyToken' | 'timers' | 'now'> {
   log: PinoLogger;
   /** The secret join tokens are signed with (`--join-secret`); without it anyone may join. */
   joinSecret: string | undefined;
@@ -14,8 +14,8 @@ export interface GameSessionOptions extends Omit<CoreOptions, 'log' | 'verifyTok
  * The core's GameSession (runtime/core/net/game-session.ts) with what the server process
  * supplies: HMAC join tokens (node:crypto), Node's timers and the wall clock.
  */
-export class GameSession extends CoreGameSession {
-  constructor(opts: GameSessionOptions) {
+export class NodeGameSession extends CoreGameSession {
+  constructor(opts: NodeGameSessionOptions) {
     const { joinSecret, ...rest } = opts;
     super({
       ...rest,
