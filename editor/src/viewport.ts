@@ -10,7 +10,7 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { TransformControls } from 'three/examples/jsm/controls/TransformControls.js';
 import { signal } from '@preact/signals';
-import { eulerDegFromQuat, localPose, quatFromEulerDeg, RunMode, silentLogger, Simulation, type HeightfieldData, type Quat, type SceneDocument, type Vec3 } from '../../runtime/core/index.js';
+import { App, editorPlayPlugins, eulerDegFromQuat, localPose, quatFromEulerDeg, RunMode, silentLogger, Simulation, type HeightfieldData, type Quat, type SceneDocument, type Vec3 } from '../../runtime/core/index.js';
 import type { SceneEdit } from '../../runtime/core/edit/scene-edit.js';
 import { FrameStepper } from '../../runtime/browser/loop/frame-stepper.js';
 import { assetUrl } from '../../runtime/browser/scene/scene-source.js';
@@ -55,6 +55,8 @@ export class Viewport {
   private editSim: Simulation;
   private view: WorldView;
   private playSim: Simulation | null = null;
+  /** Play mode's composition (editorPlayPlugins) over `playSim`. */
+  private playApp: App | null = null;
   private playView: WorldView | null = null;
   private stepper: FrameStepper | null = null;
   private readonly overlays = new Overlays();
@@ -414,7 +416,9 @@ export class Viewport {
       const s = e.components.script;
       if (s && s.modes.includes('editor') && !s.modes.includes('client')) s.modes = [...s.modes, 'client'];
     }
-    this.playSim = this.makeSim(copy, mode, scripts);
+    this.playApp = new App({ name: 'editor (play)', simulation: { scene: copy, mode, logger: silentLogger(), heightfields: this.heightfields, scripts }, plugins: [editorPlayPlugins] });
+    this.playApp.start();
+    this.playSim = this.playApp.sim;
     this.playView = this.makeView(this.playSim, copy);
     this.playView.overlays.add(this.grid);
     this.stepper = new FrameStepper(copy.settings.tickRate);
@@ -425,7 +429,8 @@ export class Viewport {
   stop(): void {
     if (!this.playSim) return;
     this.playView?.dispose();
-    this.playSim.dispose();
+    this.playApp?.dispose();
+    this.playApp = null;
     this.playSim = null;
     this.playView = null;
     this.stepper = null;

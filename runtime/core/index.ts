@@ -33,3 +33,10 @@ export * from './edit/scene-edit.js';
 export * from './edit/live-edit.js';
 export * from './edit/history.js';
 export { parsePointer, formatPointer, sameJson } from './edit/pointer.js';
+// Run modes as compositions of named plugins over one core.
+export * from './app/app.js';
+export * from './app/plugins.js';
+export * from './net/client-transport.js';
+export * from './net/memory-transport.js';
+export * from './net/game-client.js';
+export * from './net/game-session.js';

@@ -1,11 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import {
+  App,
   FixedStepLoop,
   loadPhysics,
   normaliseAssetPath,
   RunMode,
+  SCENE_INFO,
   SceneError,
-  Simulation,
+  serverPlugins,
+  withResource,
+  type Simulation,
   type Clock,
   type PhysicsFactory,
   type Transport,
@@ -27,7 +31,7 @@ import { HealthMonitor, type HealthLink, type HealthMonitorOptions } from './hea
 import { HealthState, type Heartbeat } from './health/heartbeat.js';
 import { InstanceMetrics } from './health/metrics.js';
 import { TickFailures } from './health/tick-failures.js';
-import { GameSession, LIMITS } from './game-session.js';
+import { NodeGameSession, LIMITS } from './node-game-session.js';
 import { AgonesSdk, LABEL_SCENE_HASH, LABEL_WORLD } from './agones/agones-sdk.js';
 
 export type InstanceState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -37,7 +41,7 @@ export { RELOAD_MAX_WAIT_MS, RELOAD_QUIET_MS } from './scene-watcher.js';
 /** A reloaded scene waiting for the next tick: applied to the running world, or swapped in whole. */
 type PendingReload =
   | { kind: 'delta'; scene: LoadedScene; since: number }
-  | { kind: 'full'; scene: LoadedScene; sim: Simulation; since: number; why: string };
+  | { kind: 'full'; scene: LoadedScene; app: App; since: number; why: string };
 
 export interface ServerInstanceDeps {
   logger: PinoLogger;
@@ -92,6 +96,8 @@ export class ServerInstance {
   private readonly transport: Transport;
   private readonly loop: FixedStepLoop;
   private scene: LoadedScene | null;
+  /** The running composition (serverPlugins over this scene's simulation), and its simulation. */
+  private app: App | null = null;
   private sim: Simulation | null = null;
   /** The config's physics engine, ready (Rapier's WASM initialised) before the first simulation is built. */
   private physics: PhysicsFactory | null = null;
@@ -116,7 +122,7 @@ export class ServerInstance {
   private readonly processWatchdog: boolean;
   private readonly healthLink: (options: HealthMonitorOptions) => HealthLink;
   readonly metrics: InstanceMetrics;
-  private readonly session: GameSession;
+  private readonly session: NodeGameSession;
   /** Set when config.agones: the Agones SDK sidecar hears of lifecycle, health and players. */
   private readonly agones: AgonesSdk | null;
 
@@ -164,7 +170,7 @@ export class ServerInstance {
         entities: () => this.sim?.world.size ?? 0,
       },
     );
-    this.session = new GameSession({
+    this.session = new NodeGameSession({
       log: this.log,
       maxPlayers: config.maxPlayers,
       tickRate: config.tickRate,
@@ -213,7 +219,9 @@ export class ServerInstance {
       scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
       if (this.config.physics === 'rapier') disableWasmTierUp();
       this.physics = await loadPhysics(this.config.physics);
-      this.use(scene, this.buildSimulation(scene));
+      this.use(scene, this.buildApp(scene));
+      // One line (a log line keeps no newlines): the plugins, then each phase's systems in run order.
+      this.log.debug({ plugins: this.app!.plugins }, this.app!.describe().split('\n').map((l) => l.trim()).join('; '));
       loadMs = performance.now() - t1;
       this.health?.setDetail('binding the game port');
       const { port } = await this.transport.listen({
@@ -261,7 +269,7 @@ export class ServerInstance {
     await this.loopDone;
     await this.transport.close(1001, 'server failed to start');
     await this.admin?.close();
-    this.sim?.dispose();
+    this.app?.dispose();
     await this.health?.stop();
     this.agones?.close();
     this.lifecycle = 'stopped';
@@ -358,8 +366,8 @@ export class ServerInstance {
     await this.loop.stop(); // the tick in progress finishes
     await this.loopDone;
     await this.transport.close(1001, 'server shutting down');
-    this.sim?.dispose();
-    if (this.pending?.kind === 'full') this.pending.sim.dispose();
+    this.app?.dispose();
+    if (this.pending?.kind === 'full') this.pending.app.dispose();
     await this.health?.stop();
     await agonesShutdown;
     this.agones?.close();
@@ -413,8 +421,8 @@ export class ServerInstance {
     if (this.lifecycle !== 'running' || !this.scene) return false;
     // A full swap still waiting keeps the world's settings apart from the file's: stay on that path.
     const why = this.fullReloadReason(this.scene, scene) ?? (this.pending?.kind === 'full' ? this.pending.why : null);
-    if (this.pending?.kind === 'full') this.pending.sim.dispose();
-    this.pending = why ? { kind: 'full', scene, sim: this.buildSimulation(scene), since, why } : { kind: 'delta', scene, since };
+    if (this.pending?.kind === 'full') this.pending.app.dispose();
+    this.pending = why ? { kind: 'full', scene, app: this.buildApp(scene), since, why } : { kind: 'delta', scene, since };
     return true;
   }
 
@@ -438,23 +446,31 @@ export class ServerInstance {
     else this.sharedHeartbeat?.setState(state);
   }
 
-  private buildSimulation(scene: LoadedScene): Simulation {
-    return new Simulation({
-      scene: scene.doc,
-      mode: RunMode.Server,
-      logger: this.log,
-      scripts: scene.scripts,
-      heightfields: scene.heightfields,
-      ...(this.physics ? { physics: this.physics } : {}),
-      onScriptError: ({ entity, script, hook, error }) =>
-        this.admin?.scriptError({ entity, script, hook, message: error.message, stack: error.stack, tick: this.loop.nextTick }),
+  /** The server's composition over a new simulation of `scene`: see `serverPlugins` (runtime/core/app/plugins.ts). */
+  private buildApp(scene: LoadedScene): App {
+    return new App({
+      name: 'server',
+      simulation: {
+        scene: scene.doc,
+        mode: RunMode.Server,
+        logger: this.log,
+        scripts: scene.scripts,
+        heightfields: scene.heightfields,
+        ...(this.physics ? { physics: this.physics } : {}),
+        onScriptError: ({ entity, script, hook, error }) =>
+          this.admin?.scriptError({ entity, script, hook, message: error.message, stack: error.stack, tick: this.loop.nextTick }),
+      },
+      plugins: [serverPlugins(this.session)],
+      resources: [withResource(SCENE_INFO, { name: scene.doc.name, hash: scene.hash })],
     });
   }
 
-  private use(scene: LoadedScene, sim: Simulation): void {
+  /** Makes `app` the running one: starting it binds the session (players are seated again on a swap). */
+  private use(scene: LoadedScene, app: App): void {
     this.scene = scene;
-    this.sim = sim;
-    this.session.attach(sim, { name: scene.doc.name, hash: scene.hash });
+    this.app = app;
+    this.sim = app.sim;
+    app.start();
   }
 
   /** One tick: swap in a reloaded scene if one is waiting, then network in, physics, scripts, replication out. */
@@ -463,7 +479,7 @@ export class ServerInstance {
     const sim = this.sim!;
     const t0 = performance.now();
     try {
-      sim.tick(dt, n);
+      this.app!.tick(dt, n);
       this.tickErrors.record(n);
     } catch (err) {
       // Script errors are fenced inside the simulation; anything here is an engine bug. Keep
@@ -498,13 +514,13 @@ export class ServerInstance {
         // now adds, or removed a parent the file still uses): start over from the file instead.
         const why = `the delta does not apply to the running world: ${(err as Error).message}`;
         this.log.warn({ err, tick: n }, `Scene ${name}: ${why}; reloading it whole`);
-        p = { kind: 'full', scene: p.scene, sim: this.buildSimulation(p.scene), since: p.since, why };
+        p = { kind: 'full', scene: p.scene, app: this.buildApp(p.scene), since: p.since, why };
       }
     } else {
       this.log.info({ reason: p.why }, `Scene ${name}: ${p.why}; reloading it whole (players are seated again)`);
     }
-    const old = this.sim;
-    this.use(p.scene, p.sim);
+    const old = this.app;
+    this.use(p.scene, p.app);
     old?.dispose();
     this.reloaded(p, n, {});
   }

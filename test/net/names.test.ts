@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeClient, MessageType, PROTOCOL_VERSION } from '../../runtime/core/index.js';
-import { cleanName } from '../../runtime/node/game-session.js';
+import { cleanName } from '../../runtime/core/net/game-session.js';
 import { startKeel, stopAll } from '../helpers/keel-process.js';
 import { freePort } from '../helpers/ports.js';
 import { HOST, raw, within } from './util.js';

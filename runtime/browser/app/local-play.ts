@@ -1,4 +1,4 @@
-import { Players, RunMode, Simulation, silentLogger, type Logger, type Player, type Vec3 } from '../../core/index.js';
+import { App, LOCAL_PLAYER, localPlayPlugins, PLAYERS, RunMode, silentLogger, type Logger, type Player, type Players, type Simulation, type Vec3 } from '../../core/index.js';
 import type { PlayerInputSource } from '../input/player-input.js';
 import { FrameStepper } from '../loop/frame-stepper.js';
 import type { BrowserScene } from '../scene/scene-source.js';
@@ -6,17 +6,18 @@ import type { PlaySession, SessionEvent, SessionStatus } from './play-session.js
 import { ImpactDetector } from './impact-detector.js';
 
 /**
- * Local play-test: the page runs the core Simulation itself in `RunMode.Client` at the scene's
- * tick rate, with the scene's client scripts, and the player moves through the same `Players`
- * controller the server uses, so movement feels the same alone and connected.
+ * Local play-test: the page runs the core itself in `RunMode.Client` at the scene's tick rate,
+ * composed as `localPlayPlugins` (physics, the scene's client scripts, the players controller
+ * and the own player fed from the keyboard and mouse), so the player moves through the same
+ * `Players` controller the server uses and movement feels the same alone and connected.
  */
 export class LocalPlay implements PlaySession {
+  readonly app: App;
   readonly sim: Simulation;
   private readonly players: Players;
   private readonly player: Player;
   private readonly stepper: FrameStepper;
   private readonly impacts: ImpactDetector;
-  private seq = 0;
 
   constructor(
     scene: BrowserScene,
@@ -24,9 +25,15 @@ export class LocalPlay implements PlaySession {
     logger: Logger = silentLogger(),
     name = 'you',
   ) {
-    this.sim = new Simulation({ scene: scene.doc, mode: RunMode.Client, logger, scripts: scene.scripts, heightfields: scene.heightfields });
-    this.players = new Players(this.sim);
-    this.player = this.players.join(name);
+    this.app = new App({
+      name: 'client (local)',
+      simulation: { scene: scene.doc, mode: RunMode.Client, logger, scripts: scene.scripts, heightfields: scene.heightfields },
+      plugins: [localPlayPlugins(input, name)],
+    });
+    this.app.start(); // spawns the own player
+    this.sim = this.app.sim;
+    this.players = this.app.get(PLAYERS);
+    this.player = this.app.get(LOCAL_PLAYER).player!;
     this.stepper = new FrameStepper(scene.doc.settings.tickRate);
     this.impacts = new ImpactDetector(this.sim.world, this.player.entityId);
   }
@@ -41,12 +48,11 @@ export class LocalPlay implements PlaySession {
 
   frame(nowMs: number): SessionEvent[] {
     const events: SessionEvent[] = [];
+    const local = this.app.get(LOCAL_PLAYER);
     this.stepper.advance(nowMs, (dt, tick) => {
-      const input = this.input.sample(++this.seq);
-      this.players.enqueue(this.player, [input]);
       const vy = this.velocityY();
-      this.sim.tick(dt, tick);
-      if (input.jump && Math.abs(vy) < 0.05 && this.velocityY() > 1) events.push({ type: 'jump' });
+      this.app.tick(dt, tick); // local-input samples this tick's input first
+      if (local.lastInput?.jump && Math.abs(vy) < 0.05 && this.velocityY() > 1) events.push({ type: 'jump' });
       this.impacts.afterTick(dt, events);
     });
     return events;
@@ -62,7 +68,7 @@ export class LocalPlay implements PlaySession {
 
   dispose(): void {
     this.input.onGesture = null;
-    this.sim.dispose();
+    this.app.dispose();
   }
 
   private velocityY(): number {

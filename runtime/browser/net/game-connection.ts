@@ -1,4 +1,5 @@
 import {
+  CLIENT_MALFORMED_CLOSE,
   CloseCode,
   decodeServer,
   encodeClient,
@@ -6,12 +7,16 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   Writer,
+  type ClientTransport,
   type PlayerInput,
   type Snapshot,
   type SceneChange,
   type Welcome,
 } from '../../core/index.js';
 import type { ConnectionState } from '../app/play-session.js';
+import { WebSocketTransport } from './websocket-transport.js';
+
+export { CLIENT_MALFORMED_CLOSE };
 
 /** Reconnect delays: doubling from the first, capped at the last, with ±20 % jitter. */
 export const RECONNECT_BACKOFF_MS = { first: 500, max: 5000 } as const;
@@ -20,8 +25,6 @@ export const PING_INTERVAL_MS = 1000;
 
 /** Close codes after which trying again would be refused the same way. */
 const FINAL_CODES: ReadonlySet<number> = new Set([CloseCode.ProtocolVersion, CloseCode.ServerFull, CloseCode.BadToken]);
-/** The close code this client uses when the server sends something it cannot decode. */
-export const CLIENT_MALFORMED_CLOSE = 4003;
 
 export interface GameConnectionOptions {
   url: string;
@@ -33,17 +36,19 @@ export interface GameConnectionOptions {
   /** The server's scene changed (protocol v3): a delta applied in place, or a full swap (a Welcome follows). */
   onSceneChange?(c: SceneChange): void;
   onState?(state: ConnectionState, reason: string | null): void;
-  /** The WebSocket constructor (tests and benchmarks pass their own). */
+  /** The WebSocket constructor (tests and benchmarks pass their own); used by the default transport. */
   socket?: (url: string) => WebSocket;
+  /** Makes the connection's transport, one per attempt (default: a WebSocketTransport). */
+  transport?: (url: string) => ClientTransport;
   now?: () => number;
 }
 
 /**
- * The client's socket to a keel server (protocol v3): hello, welcome, snapshots in, inputs and
- * pings out. It reconnects with backoff when the connection drops, and stays down when the
- * server refused it for a reason that will not change (full, wrong protocol, bad token) or sent
- * a frame it cannot decode; `state` and `reason` say which. No message from the server can
- * throw out of it.
+ * The client's connection to a keel server (protocol v3) over a ClientTransport (the page's
+ * WebSocket by default): hello, welcome, snapshots in, inputs and pings out. It reconnects
+ * with backoff when the connection drops, and stays down when the server refused it for a
+ * reason that will not change (full, wrong protocol, bad token) or sent a frame it cannot
+ * decode; `state` and `reason` say which. No message from the server can throw out of it.
  */
 export class GameConnection {
   state: ConnectionState = 'connecting';
@@ -53,7 +58,7 @@ export class GameConnection {
   pingMs: number | null = null;
   /** Connections made so far (1 on the first join). */
   joins = 0;
-  private ws: WebSocket | null = null;
+  private ws: ClientTransport | null = null;
   private readonly writer = new Writer(128);
   private readonly pings = new Map<number, number>();
   private nextPing = 1;
@@ -68,26 +73,25 @@ export class GameConnection {
   }
 
   get open(): boolean {
-    return this.state === 'connected' && this.ws?.readyState === WebSocket.OPEN;
+    return this.state === 'connected' && this.ws?.isOpen === true;
   }
 
   connect(): void {
     if (this.stopped) return;
     this.setState(this.joins === 0 && this.attempt === 0 ? 'connecting' : 'reconnecting', this.reason);
-    let ws: WebSocket;
+    const make = this.opts.transport ?? ((url: string) => new WebSocketTransport(url, this.opts.socket));
     try {
-      ws = this.opts.socket ? this.opts.socket(this.opts.url) : new WebSocket(this.opts.url);
+      const ws = make(this.opts.url);
+      this.ws = ws;
+      ws.onOpen = () => this.send(encodeClient({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, token: this.opts.token ?? '', name: this.opts.name }, this.writer));
+      ws.onMessage = (data, binary) => this.receive(ws, data, binary);
+      ws.onClose = (code, reason) => this.closed(ws, code, reason);
+      ws.connect();
     } catch (err) {
+      this.ws = null;
       this.reason = (err as Error).message;
       return this.finish('closed');
     }
-    this.ws = ws;
-    ws.binaryType = 'arraybuffer';
-    ws.onopen = () => this.send(encodeClient({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, token: this.opts.token ?? '', name: this.opts.name }, this.writer));
-    ws.onmessage = (ev: MessageEvent) => this.receive(ws, ev.data);
-    ws.onclose = (ev: CloseEvent) => this.closed(ws, ev.code, ev.reason);
-    // An error is always followed by a close, which decides what happens next.
-    ws.onerror = () => {};
   }
 
   /** Sends inputs (with the newest applied snapshot tick as the ack); dropped unless connected. */
@@ -106,16 +110,16 @@ export class GameConnection {
   close(reason = 'client closed'): void {
     this.stopped = true;
     this.clearTimers();
-    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000, reason);
+    this.ws?.close(1000, reason);
     this.ws = null;
     this.setState('closed', reason);
   }
 
-  private receive(ws: WebSocket, data: unknown): void {
+  private receive(ws: ClientTransport, data: Uint8Array, binary: boolean): void {
     if (ws !== this.ws) return;
-    if (!(data instanceof ArrayBuffer)) return this.fail('the server sent a text frame; keel speaks binary frames only');
+    if (!binary) return this.fail('the server sent a text frame; keel speaks binary frames only');
     try {
-      const msg = decodeServer(new Uint8Array(data));
+      const msg = decodeServer(data);
       switch (msg.type) {
         case MessageType.Welcome:
           if (msg.protocol !== PROTOCOL_VERSION) return this.fail(`the server speaks protocol ${msg.protocol}, this client ${PROTOCOL_VERSION}`);
@@ -163,7 +167,7 @@ export class GameConnection {
     this.setState('closed', reason);
   }
 
-  private closed(ws: WebSocket, code: number, reason: string): void {
+  private closed(ws: ClientTransport, code: number, reason: string): void {
     if (ws !== this.ws) return;
     this.ws = null;
     this.clearTimers();

@@ -43,8 +43,20 @@ export class Players {
   private nextId = 1;
   private nextSpawn = 0;
 
-  constructor(private readonly sim: Simulation) {
-    sim.addSystem('networkIn', 'player-input', () => this.applyInputs());
+  /**
+   * `attach: false` leaves adding {@link step} as a system to the caller (`PlayersPlugin`
+   * does, under the name `player-input`); by default the constructor adds it to networkIn.
+   */
+  constructor(
+    private readonly sim: Simulation,
+    opts: { attach?: boolean } = {},
+  ) {
+    if (opts.attach ?? true) sim.addSystem('networkIn', 'player-input', () => this.applyInputs());
+  }
+
+  /** The controller, once per tick: applies the players' queued inputs (`PlayersPlugin` runs it as `player-input`). */
+  step(): void {
+    this.applyInputs();
   }
 
   get count(): number {

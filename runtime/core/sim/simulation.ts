@@ -42,6 +42,18 @@ export interface SimulationOptions {
   heightfields?: ReadonlyMap<string, HeightfieldData>;
   /** Told of each script instance disabled after throwing (the server's admin channel streams these). */
   onScriptError?: ScriptHostOptions['onError'];
+  /**
+   * Whether the constructor adds the `physics-step` and `scripts` systems (default true), for
+   * callers that step a bare Simulation (tests, tools, the client's predictor). An `App` builds
+   * its simulation with false and lets `PhysicsPlugin` and `ScriptsPlugin` add them.
+   */
+  defaultSystems?: boolean;
+}
+
+/** A system as registered: its name, and the phase it runs in. */
+export interface SystemEntry {
+  readonly phase: TickPhase;
+  readonly name: string;
 }
 
 /**
@@ -54,7 +66,7 @@ export class Simulation {
   readonly physics: PhysicsEngine;
   readonly scripts: ScriptHost;
   readonly mode: RunMode;
-  private readonly systems = new Map<TickPhase, { name: string; run: System }[]>(TICK_PHASES.map((p) => [p, []]));
+  private readonly systemsByPhase = new Map<TickPhase, { name: string; run: System }[]>(TICK_PHASES.map((p) => [p, []]));
   private readonly heightfields: ReadonlyMap<string, HeightfieldData>;
   private readonly logger: Logger;
   private currentTick = 0;
@@ -102,21 +114,29 @@ export class Simulation {
     });
     for (const doc of parentsFirst(opts.scene.entities)) this.world.add(doc);
 
-    this.addSystem('physics', 'physics-step', ({ dt }) => {
-      this.physics.step(dt);
-      this.physics.forEachMoved((id, p, q) => {
-        const e = this.world.get(id);
-        if (e) this.world.setPose(e, p, q);
-      });
+    if (opts.defaultSystems ?? true) {
+      this.addSystem('physics', 'physics-step', ({ dt }) => this.stepPhysics(dt));
+      this.addSystem('scripts', 'scripts', ({ dt }) => this.runScripts(dt));
+    }
+  }
+
+  /** Steps the bodies by `dt` and copies the poses of those that moved into the world. */
+  stepPhysics(dt: number): void {
+    this.physics.step(dt);
+    this.physics.forEachMoved((id, p, q) => {
+      const e = this.world.get(id);
+      if (e) this.world.setPose(e, p, q);
     });
-    this.addSystem('scripts', 'scripts', ({ dt }) => {
-      for (const c of this.physics.drainContacts()) {
-        const a = this.world.get(c.a);
-        const b = this.world.get(c.b);
-        if (a && b) this.scripts.collision(a, b, c.trigger, c.ended ? 'collisionEnd' : 'collision');
-      }
-      this.scripts.update(dt);
-    });
+  }
+
+  /** Runs script hooks: collisions that began or ended in the last step, then `update`. */
+  runScripts(dt: number): void {
+    for (const c of this.physics.drainContacts()) {
+      const a = this.world.get(c.a);
+      const b = this.world.get(c.b);
+      if (a && b) this.scripts.collision(a, b, c.trigger, c.ended ? 'collisionEnd' : 'collision');
+    }
+    this.scripts.update(dt);
   }
 
   /** The scene document as edited so far: the start scene with every edit since applied. */
@@ -175,10 +195,25 @@ export class Simulation {
     return this.elapsed;
   }
 
-  addSystem(phase: TickPhase, name: string, run: System): () => void {
-    const list = this.systems.get(phase)!;
+  /** Every system, in the order a tick runs them: phase by phase, then in the order added. */
+  systems(): SystemEntry[] {
+    const out: SystemEntry[] = [];
+    for (const phase of TICK_PHASES) for (const s of this.systemsByPhase.get(phase)!) out.push({ phase, name: s.name });
+    return out;
+  }
+
+  /**
+   * Adds a system at the end of `phase`, or just before the system named `before` in that phase
+   * (an unknown name is refused); returns a function that removes it.
+   */
+  addSystem(phase: TickPhase, name: string, run: System, order: { before?: string } = {}): () => void {
+    const list = this.systemsByPhase.get(phase)!;
     const entry = { name, run };
-    list.push(entry);
+    if (order.before !== undefined) {
+      const at = list.findIndex((s) => s.name === order.before);
+      if (at < 0) throw new Error(`system "${name}" is to run before "${order.before}", which is not in phase ${phase} (${list.map((s) => s.name).join(', ') || 'empty'})`);
+      list.splice(at, 0, entry);
+    } else list.push(entry);
     return () => {
       const i = list.indexOf(entry);
       if (i >= 0) list.splice(i, 1);
@@ -192,7 +227,7 @@ export class Simulation {
     const ctx: TickContext = { tick: tickNumber, dt, time: this.elapsed, sim: this };
     // Indexed loops: unlike for-of, they allocate no iterator per phase and tick.
     for (let p = 0; p < TICK_PHASES.length; p++) {
-      const list = this.systems.get(TICK_PHASES[p]!)!;
+      const list = this.systemsByPhase.get(TICK_PHASES[p]!)!;
       for (let i = 0; i < list.length; i++) list[i]!.run(ctx);
     }
   }

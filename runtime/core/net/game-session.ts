@@ -1,21 +1,12 @@
-import {
-  CloseCode,
-  decodeClient,
-  encodeServer,
-  MessageType,
-  Players,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  ReplicaClient,
-  Replicator,
-  Writer,
-  type Connection,
-  type Player,
-  type ServerMessage,
-  type Simulation,
-} from '../core/index.js';
-import type { PinoLogger } from './logger.js';
-import { verifyJoinToken } from './join-token.js';
+import type { Logger } from '../log.js';
+import { Writer } from '../protocol/codec.js';
+import { ProtocolError } from '../protocol/codec.js';
+import { CloseCode, MessageType, PROTOCOL_VERSION, type ServerMessage } from '../protocol/messages.js';
+import { decodeClient, encodeServer } from '../protocol/messages.js';
+import type { Simulation } from '../sim/simulation.js';
+import type { Player, Players } from './players.js';
+import { ReplicaClient, Replicator } from './replication.js';
+import type { Connection } from './transport.js';
 
 /** Per-connection limits, documented in the README. */
 export const LIMITS = {
@@ -50,14 +41,29 @@ export function cleanName(name: string): string {
   return [...flat].slice(0, MAX_NAME_CHARS).join('').trim();
 }
 
+/** A join token's check: who it seats, or why not (runtime/node/join-token.ts signs and verifies them). */
+export type JoinCheck =
+  | { ok: true; subject: string; /** Single-use id, '' for none. */ jti: string; /** Expiry, unix ms. */ expiresMs: number; /** What identifies the token. */ key: string }
+  | { ok: false; reason: string };
+
+/** Timers, passed in (the core has no timer globals of its own). */
+export interface SessionTimers {
+  set(run: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
 export interface GameSessionOptions {
-  log: PinoLogger;
+  log: Logger;
   maxPlayers: number;
   tickRate: number;
   sendRate: number;
-  joinSecret: string | undefined;
-  onBytesIn(n: number): void;
-  onBytesOut(n: number): void;
+  /** Checks a join token; when set, a hello without a valid one is refused. */
+  verifyToken?: ((token: string, nowMs: number) => JoinCheck) | undefined;
+  timers: SessionTimers;
+  /** Wall-clock ms (rate limits and token expiry); default Date.now. */
+  now?: () => number;
+  onBytesIn?(n: number): void;
+  onBytesOut?(n: number): void;
   /** A player joined; `id` is the entity id it joined as, kept for the whole connection and unique among connected players. */
   onPlayerJoin?(id: string): void;
   /** The player that joined as `id` left (closed, dropped, or the server is stopping). */
@@ -78,7 +84,7 @@ interface Client {
   refilledAt: number;
   /** The join token this client holds a seat with (its signature), or null. */
   seat: string | null;
-  timer: NodeJS.Timeout | null;
+  timer: unknown;
   closed: boolean;
 }
 
@@ -101,25 +107,31 @@ export class GameSession {
   /** Single-use token ids seen, with their expiry (unix ms): forgotten once the token could not be used anyway. */
   private readonly usedJtis = new Map<string, number>();
 
-  constructor(private readonly opts: GameSessionOptions) {}
+  private readonly now: () => number;
+
+  constructor(private readonly opts: GameSessionOptions) {
+    this.now = opts.now ?? (() => Date.now());
+  }
 
   get playerCount(): number {
     return this.players?.count ?? 0;
   }
 
-  /** Binds to a (new) simulation: connected players are spawned again and get a full snapshot. */
-  attach(sim: Simulation, scene: { name: string; hash: string }): void {
+  /**
+   * Binds to a (new) simulation and its players (`ServerNetPlugin` does, when its app starts):
+   * connected players are spawned again and get a full snapshot.
+   */
+  attach(sim: Simulation, players: Players, scene: { name: string; hash: string }): void {
     const swap = this.sim !== null;
     this.sim = sim;
     this.scene = scene;
-    this.players = new Players(sim);
+    this.players = players;
     this.replicator = new Replicator(sim.world, {
       onError: ({ entityId, error }) => {
         this.opts.log.error({ err: error, entity: entityId }, `Entity ${entityId} cannot be replicated (${error.message}); clients do not see it until its components change`);
         this.opts.onReplicationError?.(entityId, error);
       },
     });
-    sim.addSystem('replicationOut', 'snapshots', ({ tick }) => this.replicate(tick));
     for (const c of this.clients.values()) {
       if (!c.player || c.closed) continue;
       try {
@@ -164,10 +176,10 @@ export class GameSession {
   }
 
   connect(conn: Connection): void {
-    const c: Client = { conn, player: null, joinedAs: null, replica: new ReplicaClient(), name: '', tokens: LIMITS.messageBurst, refilledAt: Date.now(), seat: null, timer: null, closed: false };
+    const c: Client = { conn, player: null, joinedAs: null, replica: new ReplicaClient(), name: '', tokens: LIMITS.messageBurst, refilledAt: this.now(), seat: null, timer: null, closed: false };
     try {
       if (this.draining) return this.close(c, CloseCode.ShuttingDown, 'server shutting down');
-      c.timer = setTimeout(() => this.close(c, CloseCode.HandshakeTimeout, `no hello within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
+      c.timer = this.opts.timers.set(() => this.close(c, CloseCode.HandshakeTimeout, `no hello within ${LIMITS.handshakeMs} ms`), LIMITS.handshakeMs);
       this.clients.set(conn.id, c);
     } catch (err) {
       this.fail(c, err, 'connect');
@@ -188,7 +200,7 @@ export class GameSession {
     const c = this.clients.get(conn.id);
     if (!c) return;
     c.closed = true;
-    if (c.timer) clearTimeout(c.timer);
+    if (c.timer !== null) this.opts.timers.clear(c.timer);
     this.clients.delete(conn.id);
     if (c.seat !== null) this.seats.delete(c.seat);
     try {
@@ -206,8 +218,8 @@ export class GameSession {
   }
 
   private handle(c: Client, data: Uint8Array, binary: boolean): void {
-    this.opts.onBytesIn(data.byteLength);
-    const now = Date.now();
+    this.opts.onBytesIn?.(data.byteLength);
+    const now = this.now();
     c.tokens = Math.min(LIMITS.messageBurst, c.tokens + ((now - c.refilledAt) * LIMITS.maxMessagesPerSecond) / 1000);
     c.refilledAt = now;
     if (c.tokens < 1) {
@@ -250,7 +262,7 @@ export class GameSession {
     this.opts.log.error({ err, address: c.conn.address, player: c.player?.entityId, during }, `Internal error serving ${c.conn.address} (${during}): ${message}; closing it with ${CloseCode.InternalError}`);
     if (c.closed) return;
     c.closed = true;
-    if (c.timer) clearTimeout(c.timer);
+    if (c.timer !== null) this.opts.timers.clear(c.timer);
     try {
       c.conn.close(CloseCode.InternalError, 'internal server error');
     } catch {
@@ -259,16 +271,16 @@ export class GameSession {
   }
 
   private hello(c: Client, protocol: number, token: string, name: string): void {
-    if (c.timer) clearTimeout(c.timer);
+    if (c.timer !== null) this.opts.timers.clear(c.timer);
     c.timer = null;
     if (protocol !== PROTOCOL_VERSION) return this.refuse(c, CloseCode.ProtocolVersion, `protocol version ${protocol} not supported (server speaks ${PROTOCOL_VERSION})`);
     if (this.draining) return this.refuse(c, CloseCode.ShuttingDown, 'server shutting down');
     const joined = this.players!.count;
     if (joined >= this.opts.maxPlayers) return this.refuse(c, CloseCode.ServerFull, `server full (${joined}/${this.opts.maxPlayers})`);
     c.name = cleanName(name);
-    if (this.opts.joinSecret !== undefined) {
-      const now = Date.now();
-      const check = verifyJoinToken(this.opts.joinSecret, token, now);
+    if (this.opts.verifyToken) {
+      const now = this.now();
+      const check = this.opts.verifyToken(token, now);
       if (!check.ok) return this.refuse(c, CloseCode.BadToken, `bad join token: ${check.reason}`);
       if (this.seats.has(check.key)) return this.refuse(c, CloseCode.BadToken, 'bad join token: already in use by a connected player');
       if (check.jti) {
@@ -310,8 +322,13 @@ export class GameSession {
     };
   }
 
-  /** Snapshots at the send rate: capture once, then one delta per joined client (encoded once per distinct baseline). */
-  private replicate(tick: number): void {
+  /**
+   * Replication out, once per tick (the `snapshots` system): at the send rate, capture once, then
+   * one delta per joined client (encoded once per distinct baseline). A simulation other than
+   * the attached one (a world built for a reload, not swapped in yet) sends nothing.
+   */
+  replicate(sim: Simulation, tick: number): void {
+    if (sim !== this.sim) return;
     this.sendCredit += this.opts.sendRate / this.opts.tickRate;
     if (this.sendCredit < 1) return;
     this.sendCredit -= 1;
@@ -341,7 +358,7 @@ export class GameSession {
   }
 
   private transmit(c: Client, bytes: Uint8Array): void {
-    this.opts.onBytesOut(bytes.byteLength);
+    this.opts.onBytesOut?.(bytes.byteLength);
     c.conn.send(bytes);
   }
 
@@ -360,7 +377,7 @@ export class GameSession {
   private close(c: Client, code: number, reason: string): void {
     if (c.closed) return;
     c.closed = true;
-    if (c.timer) clearTimeout(c.timer);
+    if (c.timer !== null) this.opts.timers.clear(c.timer);
     c.conn.close(code, reason);
   }
 }
