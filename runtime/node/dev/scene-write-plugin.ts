@@ -193,7 +193,8 @@ function parseAndCanonicalize(body: Buffer, name: string): { ok: true; text: str
   }
   let r: ReturnType<typeof canonicalizeScene>;
   try {
-    r = canonicalizeScene(raw, name);
+    // The body was parsed just now for this call alone: validated in place, not copied.
+    r = canonicalizeScene(raw, name, { owned: true });
   } catch (err) {
     // Nesting deep enough to exhaust the stack is refused like any other invalid scene.
     if (err instanceof RangeError) return { ok: false, problems: [{ pointer: '', rule: 'depth', message: 'the document is nested too deeply' }] };

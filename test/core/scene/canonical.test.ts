@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalSceneText, formatSceneText, INLINE_ARRAY_MAX } from '../../../runtime/core/scene/canonical.js';
+import { canonicalJsonText, canonicalSceneText, formatSceneText, INLINE_ARRAY_MAX } from '../../../runtime/core/scene/canonical.js';
 import { parseSceneText, SceneError } from '../../../runtime/core/scene/validate.js';
 import { loadScene } from '../helpers.js';
 import { applySceneEdit } from '../../../runtime/core/edit/scene-edit.js';
@@ -124,5 +124,43 @@ describe('canonical scene text', () => {
   it('refuses an invalid scene with every problem and its pointer', () => {
     const bad = JSON.stringify({ format: 'keel-scene', version: 1, name: 'x', entities: [{ id: 'a', components: { rigidBody: { type: 'floaty' } } }] });
     expect(() => formatSceneText(bad, 'bad.json')).toThrowError(/bad\.json \/entities\/0\/components\/rigidBody\/type: must be one of static, dynamic, kinematic/);
+  });
+});
+
+describe('canonicalJsonText, the one-pass writer', () => {
+  // The layout as a slow reference: keys sorted into a copy, JSON.stringify with a 2-space
+  // indent, then every array of scalars folded onto one line when it fits.
+  const reference = (value: unknown): string => {
+    const sortKeys = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(sortKeys)
+        : typeof v === 'object' && v !== null
+          ? Object.fromEntries(Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]))
+          : v;
+    const text = JSON.stringify(sortKeys(value), null, 2).replace(/\[\n(?:"(?:[^"\\]|\\.)*"|[^[\]{}"])*?\]/g, (m) => {
+      const line = `[${m.slice(1, -1).trim().split(/,\n\s*/).join(', ')}]`;
+      return line.length <= INLINE_ARRAY_MAX ? line : m;
+    });
+    return `${text}\n`;
+  };
+
+  it('writes what the stringify-and-fold layout writes, for nested and awkward values', () => {
+    const values: unknown[] = [
+      [],
+      {},
+      'text',
+      3.25,
+      null,
+      [1, 2.5, 'a, "b"\n]', null, true, false],
+      { b: [[], [1, [2, { c: [] }]]], a: [{}, { z: 1, y: [] }], s: Array.from({ length: 30 }, (_, i) => `item-${i}`) },
+      { long: Array.from({ length: 40 }, (_, i) => i * 1.5), edge: Array.from({ length: 33 }, () => 1) },
+      { deep: { er: { est: { x: [0.1, 0.2, 0.3], y: 'a]b[c{d}e', u: undefined } } } },
+    ];
+    for (const v of values) expect(canonicalJsonText(v, undefined)).toBe(reference(v));
+  });
+
+  it('names the pointer of a value JSON cannot hold', () => {
+    expect(() => canonicalJsonText({ a: [0, { b: Number.NaN }] }, undefined)).toThrow('/a/1/b: NaN cannot be written as JSON');
+    expect(() => canonicalJsonText({ a: [1, () => 1] }, undefined)).toThrow('/a/1: a function cannot be written as JSON');
   });
 });
