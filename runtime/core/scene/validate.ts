@@ -194,6 +194,32 @@ function semanticProblems(doc: Record<string, unknown>, file: string): SceneProb
     }
   }
   const entities = Array.isArray(doc.entities) ? (doc.entities as unknown[]) : [];
+  out.push(...crossEntityProblems(entities, file));
+  entities.forEach((ent, i) => out.push(...assetPathProblems(ent, `/entities/${i}`, file)));
+  return out;
+}
+
+/** Asset and script paths of one entity that escape the asset root; `at` is the entity's pointer. */
+function assetPathProblems(ent: unknown, at: string, file: string): SceneProblem[] {
+  if (typeof ent !== 'object' || ent === null) return [];
+  const comps = ((ent as Record<string, unknown>).components ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const out: SceneProblem[] = [];
+  const assetRefs: [string, unknown][] = [
+    ['script/module', comps.script?.module],
+    ['collider/asset', comps.collider?.asset],
+    ['mesh/asset', comps.mesh?.asset],
+  ];
+  for (const [where, value] of assetRefs) {
+    if (typeof value === 'string' && normaliseAssetPath(value) === null) {
+      out.push({ file, pointer: `${at}/components/${where}`, rule: 'path-escape', message: `"${value}" must be a relative path inside the scene's asset root` });
+    }
+  }
+  return out;
+}
+
+/** What is wrong between entities: duplicate ids, unknown parents and parent cycles. */
+export function crossEntityProblems(entities: readonly unknown[], file: string): SceneProblem[] {
+  const out: SceneProblem[] = [];
   const indexOf = new Map<string, number>();
   const parentOf = new Map<string, string>();
   entities.forEach((ent, i) => {
@@ -211,22 +237,6 @@ function semanticProblems(doc: Record<string, unknown>, file: string): SceneProb
     const e = ent as Record<string, unknown>;
     if (typeof e.parent === 'string' && !indexOf.has(e.parent)) {
       out.push({ file, pointer: `/entities/${i}/parent`, rule: 'unknown-parent', message: `no entity has id "${e.parent}"` });
-    }
-    const comps = (e.components ?? {}) as Record<string, Record<string, unknown> | undefined>;
-    const assetRefs: [string, unknown][] = [
-      ['script/module', comps.script?.module],
-      ['collider/asset', comps.collider?.asset],
-      ['mesh/asset', comps.mesh?.asset],
-    ];
-    for (const [where, value] of assetRefs) {
-      if (typeof value === 'string' && normaliseAssetPath(value) === null) {
-        out.push({
-          file,
-          pointer: `/entities/${i}/components/${where}`,
-          rule: 'path-escape',
-          message: `"${value}" must be a relative path inside the scene's asset root`,
-        });
-      }
     }
   });
   // Parent cycles: walk up from every entity; a walk longer than the entity count revisits a node.
