@@ -170,7 +170,8 @@ export class EditorStore {
     this.history.markSaved();
     this.lastSaved.value = Date.now();
     this.sync();
-    this.persistNow();
+    // Stored right after the save is acknowledged, not inside it (a large history takes a while).
+    this.schedulePersist(0);
   }
 
   /** Starts over from what is on disk: no history (the file changed outside the editor). */
@@ -201,9 +202,9 @@ export class EditorStore {
   }
 
   /** Persists a moment after the last change (typing and drags write once, not per keystroke or move). */
-  private schedulePersist(): void {
+  private schedulePersist(delayMs = 400): void {
     if (this.persistTimer) clearTimeout(this.persistTimer);
-    this.persistTimer = setTimeout(() => this.persistNow(), 400);
+    this.persistTimer = setTimeout(() => this.persistNow(), delayMs);
   }
 
   /** Writes the history to localStorage now (a drag in progress is stored as before it began). */
