@@ -523,6 +523,10 @@ function debugHandle(store: EditorStore, vp: Viewport) {
     get longestFrameMs() {
       return vp.longestFrameMs;
     },
+    /** The camera's position and the directions it looks along and holds up, world space. */
+    get camera() {
+      return vp.cameraPose();
+    },
     /** The last frame's WebGL draw, ms. */
     get lastDrawMs() {
       return vp.lastDrawMs;

@@ -433,6 +433,13 @@ export class Viewport {
     this.orbit.update();
   }
 
+  /** The camera's position, and the directions it looks along and holds up (for tests and tools). */
+  cameraPose(): { position: Vec3; forward: Vec3; up: Vec3 } {
+    const q = this.camera.quaternion;
+    const dir = (v: THREE.Vector3) => v.applyQuaternion(q).toArray() as Vec3;
+    return { position: this.camera.position.toArray() as Vec3, forward: dir(new THREE.Vector3(0, 0, -1)), up: dir(new THREE.Vector3(0, 1, 0)) };
+  }
+
   /** Where a point of the world appears on the page (client pixels), for tests and tools. */
   toClient(p: Readonly<Vec3>): { x: number; y: number } {
     const v = new THREE.Vector3(p[0], p[1], p[2]).project(this.camera);
