@@ -44,6 +44,35 @@ export function canonicalSceneText(doc: SceneDocument): string {
 }
 
 /**
+ * Writes successive versions of one scene, remembering the text of each entity: an entity equal
+ * to the one with its id in the version written last reuses that text, so a save after an edit
+ * formats the entities that changed, not all of them. The text is byte for byte
+ * {@link canonicalSceneText}'s. A document given to it must not be changed afterwards (scene
+ * edits and parsing make new objects).
+ */
+export class SceneTextWriter {
+  private last = new Map<string, EntityText>();
+
+  /** The canonical text of `doc`, a validated scene document. */
+  text(doc: SceneDocument): string {
+    const memo: EntityMemo = { last: this.last, next: new Map() };
+    const w = new Writer(dropNullParent, memo);
+    w.value(doc, SceneSchema as unknown as SchemaNode, 0);
+    this.last = memo.next;
+    return `${w.out}\n`;
+  }
+}
+
+interface EntityText {
+  entity: object;
+  text: string;
+}
+interface EntityMemo {
+  last: ReadonlyMap<string, EntityText>;
+  next: Map<string, EntityText>;
+}
+
+/**
  * Parses, validates (defaults filled in, older versions migrated) and writes `text` in canonical
  * form. Throws {@link SceneError} with every problem when the text is not a valid scene.
  */
@@ -98,7 +127,10 @@ class Writer {
   private readonly keyText = new Map<string, string>();
   /** Declared keys of each schema node met. */
   private readonly declared = new Map<Record<string, SchemaNode>, string[]>();
-  constructor(private readonly skip: SkipKey | undefined) {}
+  constructor(
+    private readonly skip: SkipKey | undefined,
+    private readonly memo?: EntityMemo,
+  ) {}
 
   /** The JSON text of a scalar. Throws for what JSON cannot hold. */
   private scalar(value: unknown): string {
@@ -119,7 +151,25 @@ class Writer {
   value(value: unknown, schema: SchemaNode | undefined, depth: number): void {
     if (typeof value !== 'object' || value === null) this.out += this.scalar(value);
     else if (Array.isArray(value)) this.array(value, schema, depth);
+    else if (this.memo && depth === 2 && this.path.length === 2 && this.path[0] === 'entities') this.entity(value as Record<string, unknown>, schema, this.memo);
     else this.object(value as Record<string, unknown>, schema, depth);
+  }
+
+  /** An entity of a scene: its remembered text when it equals the last one written with its id. */
+  private entity(e: Record<string, unknown>, schema: SchemaNode | undefined, memo: EntityMemo): void {
+    const id = e.id;
+    const prev = typeof id === 'string' ? memo.last.get(id) : undefined;
+    let text: string;
+    if (prev && equalJson(prev.entity, e)) text = prev.text;
+    else {
+      const outer = this.out;
+      this.out = '';
+      this.object(e, schema, 2);
+      text = this.out;
+      this.out = outer;
+    }
+    this.out += text;
+    if (typeof id === 'string') memo.next.set(id, { entity: e, text });
   }
 
   private array(arr: readonly unknown[], schema: SchemaNode | undefined, depth: number): void {
@@ -205,6 +255,29 @@ class Writer {
     this.path.pop();
     return written + 1;
   }
+}
+
+/** Equal as JSON (keys in any order, undefined members absent): then the canonical texts are equal. */
+function equalJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!equalJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(x, k) || x[k] === undefined) continue;
+    n++;
+    if (!Object.hasOwn(y, k) || !equalJson(x[k], y[k])) return false;
+  }
+  let m = 0;
+  for (const k in y) if (Object.hasOwn(y, k) && y[k] !== undefined) m++;
+  return n === m;
 }
 
 function pointerOf(path: readonly (string | number)[]): string {

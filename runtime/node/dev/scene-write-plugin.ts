@@ -10,7 +10,8 @@
  *        201 {name, hash} · 409 the file exists · same 403/413 rules
  *
  * Every write is validated by the core's validator, written in canonical form
- * (runtime/core/scene/canonical.ts) and replaced atomically (temporary file in the same folder,
+ * (runtime/core/scene/canonical.ts; each file's SceneTextWriter reformats only the entities that
+ * changed since its last save) and replaced atomically (temporary file in the same folder,
  * fsync, rename, fsync of the folder). Writes to one file are serialised, so the If-Match check
  * and the rename cannot interleave with another save from this server.
  *
@@ -25,9 +26,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve, sep } from 'node:path';
 import type { Plugin, ViteDevServer } from 'vite';
-import { canonicalizeScene } from '../../core/scene/canonical.js';
+import { canonicalizeScene, SceneTextWriter } from '../../core/scene/canonical.js';
 import { SCENE_FORMAT, SCENE_VERSION } from '../../core/scene/format.js';
-import type { SceneProblem } from '../../core/scene/validate.js';
+import { SCENE_MIGRATIONS, validateScene, type SceneProblem } from '../../core/scene/validate.js';
 import { TEMP_PREFIX, writeFileAtomic } from '../atomic-write.js';
 
 /** URL prefix of the scene file API. */
@@ -62,6 +63,9 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const scenesDir = resolve(options.scenesDir);
   const queues = new Map<string, Promise<unknown>>();
+  // One writer per file: a save formats only the entities that changed since the last one.
+  const writers = new Map<string, SceneTextWriter>();
+  const writerFor = (file: string): SceneTextWriter => writers.get(file) ?? writers.set(file, new SceneTextWriter()).get(file)!;
 
   /** Runs `fn` after every earlier write to `file` has finished. */
   const serialised = <T>(file: string, fn: () => Promise<T>): Promise<T> => {
@@ -136,7 +140,7 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
   }
 
   async function save(req: IncomingMessage, res: ServerResponse, file: string, name: string, body: Buffer): Promise<void> {
-    const checked = parseAndCanonicalize(body, name);
+    const checked = parseAndCanonicalize(body, name, writerFor(file));
     if (!checked.ok) return send(res, 422, { error: `${name} is not a valid scene; nothing was written`, problems: checked.problems });
     const ifMatch = parseIfMatch(req.headers['if-match']);
     await serialised(file, async () => {
@@ -184,24 +188,24 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
-function parseAndCanonicalize(body: Buffer, name: string): { ok: true; text: string } | { ok: false; problems: Omit<SceneProblem, 'file'>[] } {
+function parseAndCanonicalize(body: Buffer, name: string, writer: SceneTextWriter): { ok: true; text: string } | { ok: false; problems: Omit<SceneProblem, 'file'>[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString('utf8'));
   } catch (err) {
     return { ok: false, problems: [{ pointer: '', rule: 'json-syntax', message: `invalid JSON: ${(err as Error).message}` }] };
   }
-  let r: ReturnType<typeof canonicalizeScene>;
+  let r: ReturnType<typeof validateScene>;
   try {
     // The body was parsed just now for this call alone: validated in place, not copied.
-    r = canonicalizeScene(raw, name, { owned: true });
+    r = validateScene(raw, name, SCENE_MIGRATIONS, { owned: true });
   } catch (err) {
     // Nesting deep enough to exhaust the stack is refused like any other invalid scene.
     if (err instanceof RangeError) return { ok: false, problems: [{ pointer: '', rule: 'depth', message: 'the document is nested too deeply' }] };
     throw err;
   }
   if (!r.ok) return { ok: false, problems: r.problems.map(({ file: _file, ...p }) => p) };
-  return { ok: true, text: r.text };
+  return { ok: true, text: writer.text(r.scene) };
 }
 
 /** `If-Match` as a bare lowercase hex hash (quotes and a weak prefix are accepted), `*`, or undefined. */

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalJsonText, canonicalSceneText, formatSceneText, INLINE_ARRAY_MAX } from '../../../runtime/core/scene/canonical.js';
+import { canonicalJsonText, canonicalSceneText, formatSceneText, INLINE_ARRAY_MAX, SceneTextWriter } from '../../../runtime/core/scene/canonical.js';
 import { parseSceneText, SceneError } from '../../../runtime/core/scene/validate.js';
 import { loadScene } from '../helpers.js';
 import { applySceneEdit } from '../../../runtime/core/edit/scene-edit.js';
@@ -162,5 +162,28 @@ describe('canonicalJsonText, the one-pass writer', () => {
   it('names the pointer of a value JSON cannot hold', () => {
     expect(() => canonicalJsonText({ a: [0, { b: Number.NaN }] }, undefined)).toThrow('/a/1/b: NaN cannot be written as JSON');
     expect(() => canonicalJsonText({ a: [1, () => 1] }, undefined)).toThrow('/a/1: a function cannot be written as JSON');
+  });
+});
+
+describe('SceneTextWriter', () => {
+  it('writes each version of a scene as canonicalSceneText does, reusing unchanged entities', () => {
+    const writer = new SceneTextWriter();
+    let doc = load(readFileSync(join(SCENES, 'arena.json'), 'utf8'));
+    expect(writer.text(doc)).toBe(canonicalSceneText(doc));
+    const id = doc.entities.find((e) => e.components.transform)!.id;
+    const versions = [
+      applySceneEdit(doc, { op: 'set', entity: id, path: '/components/transform/position/0', value: 42.5 }).doc,
+      applySceneEdit(doc, { op: 'set', entity: id, path: '/name', value: 'Renamed, "quoted"' }).doc,
+      applySceneEdit(doc, { op: 'remove', entity: id }).doc,
+      applySceneEdit(doc, { op: 'add', entity: { id: 'new-one', components: { transform: { position: [1, 2, 3], rotation: [0, 0, 0], scale: [1, 1, 1] } } } }).doc,
+      applySceneEdit(doc, { op: 'reorder', entity: id, before: null }).doc,
+      // The same ids over other content, parsed afresh (new objects, keys in another order).
+      JSON.parse(JSON.stringify({ ...doc, entities: [...doc.entities].reverse().map((e) => ({ components: e.components, id: e.id })) })) as typeof doc,
+    ];
+    for (const v of versions) {
+      expect(writer.text(v)).toBe(canonicalSceneText(v));
+      doc = v;
+    }
+    expect(writer.text(doc)).toBe(canonicalSceneText(doc));
   });
 });
