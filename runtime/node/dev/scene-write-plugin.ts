@@ -154,9 +154,11 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
           return send(res, 409, { error: `${name} changed on disk since it was loaded`, current: currentHash });
         }
       }
-      await writeFileAtomic(file, checked.text);
-      const hash = sceneHash(checked.text);
-      send(res, 200, { name, hash, bytes: Buffer.byteLength(checked.text) }, { ETag: `"${hash}"` });
+      // Encoded once: the same bytes are hashed and written.
+      const bytes = Buffer.from(checked.text, 'utf8');
+      const hash = sceneHash(bytes);
+      await writeFileAtomic(file, bytes);
+      send(res, 200, { name, hash, bytes: bytes.length }, { ETag: `"${hash}"` });
     });
   }
 
