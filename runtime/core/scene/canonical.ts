@@ -21,7 +21,8 @@
  * bytes back for a file already in this form.
  */
 import { SceneSchema, type SceneDocument } from './schema.js';
-import { SCENE_MIGRATIONS, SceneError, parseSceneText, validateScene, type SceneProblem, type ValidateSceneOptions } from './validate.js';
+import { SCENE_VERSION } from './format.js';
+import { SCENE_MIGRATIONS, SceneError, crossEntityProblems, parseSceneText, validateScene, type SceneProblem, type ValidateSceneOptions } from './validate.js';
 
 /** Arrays of scalars longer than this many characters on one line are written one item per line. */
 export const INLINE_ARRAY_MAX = 100;
@@ -53,6 +54,42 @@ export function canonicalSceneText(doc: SceneDocument): string {
 export class SceneTextWriter {
   private last = new Map<string, EntityText>();
 
+  /** Whether a version has been written (so that {@link validated} can answer). */
+  get primed(): boolean {
+    return this.last.size > 0;
+  }
+
+  /**
+   * Validates `raw`, a just-parsed scene (it is changed: defaults filled in), checking against
+   * the schema only the entities that differ from those of the version written last: an entity
+   * equal to one written before is valid as it stands. What concerns the whole document (its top
+   * level, ids, parents) is always checked. Returns the document when it is valid, or null when
+   * it is not or this cannot tell (an older version, no version written yet): the caller then
+   * validates the whole document as usual, from a fresh parse, for the exact problems.
+   */
+  validated(raw: unknown, file: string): SceneDocument | null {
+    if (this.last.size === 0 || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+    const top = raw as Record<string, unknown>;
+    if (top.version !== SCENE_VERSION || !Array.isArray(top.entities)) return null;
+    const entities = top.entities as unknown[];
+    const changed: unknown[] = [];
+    for (let i = 0; i < entities.length; i++) {
+      const e = entities[i];
+      const id = typeof e === 'object' && e !== null ? (e as { id?: unknown }).id : undefined;
+      const prev = typeof id === 'string' ? this.last.get(id) : undefined;
+      if (prev && equalJson(prev.entity, e)) entities[i] = prev.entity;
+      else changed.push(e);
+    }
+    // The top level and the changed entities in one pass, validated in place (owned: no copy,
+    // defaults filled into these very objects). A changed entity's parent may be an unchanged
+    // one, outside this pass: ids and parents are checked over all entities after it.
+    const pass = { ...top, entities: changed };
+    const r = validateScene(pass, file, SCENE_MIGRATIONS, { owned: true });
+    if (!r.ok && r.problems.some((p) => p.rule !== 'unknown-parent')) return null;
+    if (crossEntityProblems(entities, file).length > 0) return null;
+    return { ...(pass as unknown as SceneDocument), entities: entities as SceneDocument['entities'] };
+  }
+
   /** The canonical text of `doc`, a validated scene document. */
   text(doc: SceneDocument): string {
     const memo: EntityMemo = { last: this.last, next: new Map() };
@@ -64,6 +101,7 @@ export class SceneTextWriter {
 }
 
 interface EntityText {
+  /** The entity as validated (defaults filled in). */
   entity: object;
   text: string;
 }

@@ -199,7 +199,13 @@ function parseAndCanonicalize(body: Buffer, name: string, writer: SceneTextWrite
   }
   let r: ReturnType<typeof validateScene>;
   try {
-    // The body was parsed just now for this call alone: validated in place, not copied.
+    // Most of a save is what the last save of this file wrote: only what changed is checked
+    // against the schema (the whole document's ids, parents and top level always are).
+    const known = writer.validated(raw, name);
+    if (known) return { ok: true, text: writer.text(known) };
+    // The full check, from a fresh parse (the attempt above may have filled defaults into `raw`),
+    // validated in place: the body was parsed for this call alone.
+    if (writer.primed) raw = JSON.parse(body.toString('utf8'));
     r = validateScene(raw, name, SCENE_MIGRATIONS, { owned: true });
   } catch (err) {
     // Nesting deep enough to exhaust the stack is refused like any other invalid scene.

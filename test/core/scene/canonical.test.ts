@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalJsonText, canonicalSceneText, formatSceneText, INLINE_ARRAY_MAX, SceneTextWriter } from '../../../runtime/core/scene/canonical.js';
-import { parseSceneText, SceneError } from '../../../runtime/core/scene/validate.js';
+import { parseSceneText, SceneError, validateScene } from '../../../runtime/core/scene/validate.js';
 import { loadScene } from '../helpers.js';
 import { applySceneEdit } from '../../../runtime/core/edit/scene-edit.js';
 
@@ -185,5 +185,49 @@ describe('SceneTextWriter', () => {
       doc = v;
     }
     expect(writer.text(doc)).toBe(canonicalSceneText(doc));
+  });
+});
+
+describe('SceneTextWriter.validated', () => {
+  const arena = () => readFileSync(join(SCENES, 'arena.json'), 'utf8');
+  const primed = () => {
+    const w = new SceneTextWriter();
+    w.text(load(arena()));
+    return w;
+  };
+  const full = (raw: unknown) => validateScene(structuredClone(raw), 'x.json');
+
+  it('accepts what whole-document validation accepts, with the same document', () => {
+    const w = primed();
+    const raw = JSON.parse(arena()) as { entities: { id: string; parent?: string; components: Record<string, unknown> }[] };
+    const child = raw.entities.find((e) => e.parent) ?? raw.entities[1]!;
+    child.components.transform = { position: [1, 2, 3] }; // rotation and scale left to the defaults
+    raw.entities.push({ id: 'added', components: { mesh: { shape: 'sphere' } } });
+    const expected = full(raw);
+    if (!expected.ok) throw new Error('expected a valid scene');
+    const got = w.validated(raw, 'x.json');
+    expect(got).toEqual(expected.scene);
+    expect(w.text(got!)).toBe(canonicalSceneText(expected.scene));
+  });
+
+  it('answers null, for the whole check to report, whenever the document has a problem', () => {
+    const broken: ((raw: { name: string; entities: { id: string; parent?: string; components: Record<string, unknown> }[] }) => void)[] = [
+      (r) => void (r.entities[2]!.components.rigidBody = { type: 'floaty' }),
+      (r) => void (r.entities[3]!.id = r.entities[0]!.id), // a duplicate made of an unchanged id
+      (r) => void (r.entities[1]!.parent = 'nobody'),
+      (r) => void ((r.entities[0]!.parent = r.entities[1]!.id), (r.entities[1]!.parent = r.entities[0]!.id)),
+      (r) => void (r.name = ''),
+      (r) => void r.entities.push({ id: 'x', components: { script: { module: '../escape.js' } } }),
+    ];
+    for (const breakIt of broken) {
+      const raw = JSON.parse(arena()) as Parameters<(typeof broken)[number]>[0];
+      breakIt(raw);
+      expect(full(raw).ok).toBe(false);
+      expect(primed().validated(raw, 'x.json')).toBeNull();
+    }
+  });
+
+  it('cannot tell before a first version is written', () => {
+    expect(new SceneTextWriter().validated(JSON.parse(arena()), 'x.json')).toBeNull();
   });
 });
