@@ -203,7 +203,9 @@ class Writer {
       const outer = this.out;
       this.out = '';
       this.object(e, schema, 2);
-      text = this.out;
+      // Joined into one flat string: a remembered text is then copied, not walked piece by
+      // piece, each time it goes into a file.
+      text = [this.out, ''].join('');
       this.out = outer;
     }
     this.out += text;

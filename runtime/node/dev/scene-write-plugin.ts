@@ -65,6 +65,8 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
   const queues = new Map<string, Promise<unknown>>();
   // One writer per file: a save formats only the entities that changed since the last one.
   const writers = new Map<string, SceneTextWriter>();
+  // The bytes and hash of each file's last save, to recognise it on disk without hashing it again.
+  const written = new Map<string, { bytes: Buffer; hash: string }>();
   const writerFor = (file: string): SceneTextWriter => writers.get(file) ?? writers.set(file, new SceneTextWriter()).get(file)!;
 
   /** Runs `fn` after every earlier write to `file` has finished. */
@@ -149,7 +151,9 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
         return send(res, 428, { error: `${name} exists: send If-Match with the sha256 of the version you loaded`, current: sceneHash(current) });
       }
       if (ifMatch !== undefined && ifMatch !== '*') {
-        const currentHash = current === null ? null : sceneHash(current);
+        // The file as this server last wrote it has the hash it answered with then.
+        const mine = written.get(file);
+        const currentHash = current === null ? null : mine && current.equals(mine.bytes) ? mine.hash : sceneHash(current);
         if (currentHash !== ifMatch) {
           return send(res, 409, { error: `${name} changed on disk since it was loaded`, current: currentHash });
         }
@@ -158,6 +162,7 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
       const bytes = Buffer.from(checked.text, 'utf8');
       const hash = sceneHash(bytes);
       await writeFileAtomic(file, bytes);
+      written.set(file, { bytes, hash });
       send(res, 200, { name, hash, bytes: bytes.length }, { ETag: `"${hash}"` });
     });
   }
