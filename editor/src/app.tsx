@@ -527,6 +527,22 @@ function debugHandle(store: EditorStore, vp: Viewport) {
     get longestFrameMs() {
       return vp.longestFrameMs;
     },
+    /** The camera's position and the directions it looks along and holds up, world space. */
+    get camera() {
+      return vp.cameraPose();
+    },
+    /** The last frame's WebGL draw, ms. */
+    get lastDrawMs() {
+      return vp.lastDrawMs;
+    },
+    /** Whether frames are drawn (the bench turns drawing off to time the editor's own work). */
+    get drawing() {
+      return vp.drawing;
+    },
+    set drawing(on: boolean) {
+      vp.drawing = on;
+      vp.invalidate();
+    },
     /** Where an entity's origin is on the page (client pixels). */
     entityClient(id: string) {
       const e = store.doc.value.entities.find((x) => x.id === id);

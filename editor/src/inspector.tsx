@@ -1,6 +1,7 @@
 /**
- * The inspector: the fields of the selected entities' components, generated from the format's
- * schema (inspector-model.ts). Every control carries `data-pointer`, the JSON pointer of the
+ * The inspector: the fields of the selected entities' components, drawn from the core's
+ * inspector model (runtime/core/edit/inspector.ts), which reads the scene schema: a field or a
+ * component added to the schema shows here with no editor code. Every control carries `data-pointer`, the JSON pointer of the
  * value it edits in the document. With several entities selected, an edit goes to all of them
  * as one step and fields that differ show as mixed.
  */
@@ -9,7 +10,7 @@ import type { JSX } from 'preact';
 import { getIn, sameJson } from '../../runtime/core/edit/pointer.js';
 import type { SceneEdit } from '../../runtime/core/edit/scene-edit.js';
 import type { EntityDocument, SceneProblem } from '../../runtime/core/index.js';
-import { componentModel, componentNames, newComponent, type FieldModel } from './inspector-model.js';
+import { componentDescriptors, defaultValue, fieldsOf, type ComponentDescriptor, type FieldDescriptor } from '../../runtime/core/edit/inspector.js';
 import type { EditorStore } from './store.js';
 
 interface Props {
@@ -18,6 +19,32 @@ interface Props {
 }
 
 type Problem = Pick<SceneProblem, 'pointer' | 'message'>;
+
+/** Every component of the scene schema, in schema order. */
+const COMPONENTS: readonly ComponentDescriptor[] = componentDescriptors();
+const BY_NAME: ReadonlyMap<string, ComponentDescriptor> = new Map(COMPONENTS.map((c) => [c.name, c]));
+const componentNames: readonly string[] = COMPONENTS.map((c) => c.name);
+/** Which files an asset or script picker lists, by `component.field`. */
+const ASSET_ACCEPT: Readonly<Record<string, string[]>> = { 'script.module': ['.js', '.mjs'], 'mesh.asset': ['.glb'], 'collider.asset': ['.khf'] };
+
+/** A component as it is now: its label, its tag (a tagged union's `shape`) and the fields its value shows. */
+function componentModel(name: string, value: unknown): { label: string; tag?: { key: string; options: string[] }; fields: FieldDescriptor[] } | null {
+  const c = BY_NAME.get(name);
+  if (!c) return null;
+  const f = c.field;
+  const tag = f.kind === 'variant' && f.tag ? { key: f.tag, options: f.options ?? [] } : undefined;
+  const fields = fieldsOf(f, value).filter((x) => x.key !== tag?.key);
+  return { label: c.label, ...(tag ? { tag } : {}), fields };
+}
+
+/** The value a new component starts with: every default (optional fields too), the given or first variant. */
+function newComponent(name: string, variant?: string): Record<string, unknown> {
+  const c = BY_NAME.get(name);
+  if (!c) return {};
+  const value = defaultValue(c.field, variant) as Record<string, unknown>;
+  for (const f of fieldsOf(c.field, value)) if (value[f.key] === undefined && f.default !== undefined) value[f.key] = structuredClone(f.default);
+  return value;
+}
 
 export function Inspector({ store, assets }: Props) {
   const doc = store.doc.value;
@@ -110,7 +137,7 @@ export function Inspector({ store, assets }: Props) {
               </Row>
             )}
             {model.fields.map((f) => (
-              <Field key={f.key} field={f} pointer={`${base}${cpath}/${f.key}`} path={`${cpath}/${f.key}`} store={store} assets={assets} valueOf={valueOf} setAll={setAll} problems={at(`${cpath}/${f.key}`)} />
+              <Field key={f.key} component={name} field={f} pointer={`${base}${f.pointer}`} path={f.pointer} store={store} assets={assets} valueOf={valueOf} setAll={setAll} problems={at(f.pointer)} />
             ))}
             <Problems list={problems.filter((p) => p.pointer === `${base}${cpath}`)} />
           </section>
@@ -269,7 +296,8 @@ function NumberInput(props: { pointer: string; value: unknown; mixed: boolean; s
 }
 
 interface FieldProps {
-  field: FieldModel;
+  component: string;
+  field: FieldDescriptor;
   pointer: string;
   path: string;
   store: EditorStore;
@@ -279,22 +307,22 @@ interface FieldProps {
   problems: Problem[];
 }
 
-function Field({ field: f, pointer, path, store, assets, valueOf, setAll, problems }: FieldProps) {
+function Field({ component, field: f, pointer, path, store, assets, valueOf, setAll, problems }: FieldProps) {
   const { value, mixed } = valueOf(path);
   const tokens = path.split('/').slice(1);
   const numberSetter = (p: string, t: string[]) => (v: number | ((old: number) => number)) =>
     setAll(p, (e: EntityDocument) => (typeof v === 'function' ? v(Number(getIn(e, t) ?? 0)) : v));
   let control: JSX.Element;
-  switch (f.kind) {
-    case 'vec2':
-    case 'vec3': {
-      const n = f.kind === 'vec2' ? 2 : 3;
-      const names = ['X', 'Y', 'Z'];
+  // A number over [0, 1] is a slider with a box beside it.
+  const kind = f.kind === 'number' && f.min === 0 && f.max === 1 ? 'unit' : f.kind;
+  switch (kind) {
+    case 'vector': {
+      const items = f.items ?? [];
       control = (
-        <span class={`vec vec${n}`}>
-          {Array.from({ length: n }, (_, i) => {
+        <span class={`vec vec${items.length}`}>
+          {items.map((item, i) => {
             const sub = valueOf(`${path}/${i}`);
-            return <NumberInput key={i} label={names[i]!} pointer={`${pointer}/${i}`} value={sub.value} mixed={sub.mixed} store={store} set={numberSetter(`${path}/${i}`, [...tokens, String(i)])} step={f.key === 'rotation' ? 1 : 0.05} />;
+            return <NumberInput key={i} label={item.label} pointer={`${pointer}/${i}`} value={sub.value} mixed={sub.mixed} store={store} set={numberSetter(`${path}/${i}`, [...tokens, String(i)])} step={f.key === 'rotation' ? 1 : 0.05} />;
           })}
         </span>
       );
@@ -320,7 +348,7 @@ function Field({ field: f, pointer, path, store, assets, valueOf, setAll, proble
       );
       break;
     case 'number':
-      control = <NumberInput label="↔" pointer={pointer} value={value} mixed={mixed} store={store} set={numberSetter(path, tokens)} step={0.05} {...(f.min !== undefined ? { min: f.min } : {})} {...(f.max !== undefined ? { max: f.max } : {})} />;
+      control = <NumberInput label="↔" pointer={pointer} value={value} mixed={mixed} store={store} set={numberSetter(path, tokens)} step={f.integer ? 1 : 0.05} {...(f.min !== undefined ? { min: f.min } : {})} {...(f.max !== undefined ? { max: f.max } : {})} />;
       break;
     case 'boolean':
       control = <input type="checkbox" data-pointer={pointer} checked={!mixed && value === true} indeterminate={mixed} onChange={(e) => setAll(path, (e.target as HTMLInputElement).checked)} />;
@@ -345,7 +373,7 @@ function Field({ field: f, pointer, path, store, assets, valueOf, setAll, proble
         </select>
       );
       break;
-    case 'multi':
+    case 'flags':
       control = (
         <span class="multi-check">
           {f.options!.map((o) => (
@@ -367,14 +395,16 @@ function Field({ field: f, pointer, path, store, assets, valueOf, setAll, proble
         </span>
       );
       break;
-    case 'asset': {
-      const listId = `assets-${f.accept!.join('')}`;
+    case 'asset':
+    case 'script': {
+      const accept = ASSET_ACCEPT[`${component}.${f.key}`] ?? (kind === 'script' ? ['.js', '.mjs'] : ['']);
+      const listId = `assets-${accept.join('')}`;
       control = (
         <span class="asset">
           <TextInput pointer={pointer} value={value} mixed={mixed} list={listId} onCommit={(v) => setAll(path, v)} onBlur={() => store.history.seal()} />
           <datalist id={listId}>
             {assets
-              .filter((a) => f.accept!.some((x) => a.endsWith(x)))
+              .filter((a) => accept.some((x) => a.endsWith(x)))
               .map((a) => (
                 <option key={a} value={a} />
               ))}
@@ -386,6 +416,12 @@ function Field({ field: f, pointer, path, store, assets, valueOf, setAll, proble
     case 'record':
       control = <RecordEditor pointer={pointer} value={(value as Record<string, unknown>) ?? {}} mixed={mixed} onChange={(v) => setAll(path, v)} />;
       break;
+    case 'list':
+    case 'object':
+    case 'json':
+      // Structured values the schema gives no finer control for: edited as JSON text.
+      control = <JsonInput pointer={pointer} value={value} mixed={mixed} onCommit={(v) => setAll(path, v)} />;
+      break;
     default:
       control = <TextInput pointer={pointer} value={value} mixed={mixed} onCommit={(v) => setAll(path, v)} onBlur={() => store.history.seal()} />;
   }
@@ -395,6 +431,27 @@ function Field({ field: f, pointer, path, store, assets, valueOf, setAll, proble
       <span class="control">{control}</span>
       <Problems list={problems} />
     </div>
+  );
+}
+
+/** A value edited as JSON: applied when the text parses. */
+function JsonInput({ pointer, value, mixed, onCommit }: { pointer: string; value: unknown; mixed: boolean; onCommit: (v: unknown) => void }) {
+  return (
+    <input
+      type="text"
+      data-pointer={pointer}
+      class={mixed ? 'mixed' : ''}
+      placeholder={mixed ? '—' : ''}
+      value={mixed || value === undefined ? '' : JSON.stringify(value)}
+      onChange={(e) => {
+        try {
+          onCommit(JSON.parse((e.target as HTMLInputElement).value));
+        } catch {
+          // Not JSON yet: nothing is applied, the box keeps the text.
+        }
+      }}
+      spellcheck={false}
+    />
   );
 }
 

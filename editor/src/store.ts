@@ -6,7 +6,8 @@
 import { batch, signal, type Signal } from '@preact/signals';
 import { SceneHistory, type HistoryChange } from '../../runtime/core/edit/history.js';
 import type { SceneEdit } from '../../runtime/core/edit/scene-edit.js';
-import { validateScene, type SceneDocument, type SceneProblem } from '../../runtime/core/index.js';
+import { SceneProblemCache } from '../../runtime/core/edit/scene-problems.js';
+import type { SceneDocument, SceneProblem } from '../../runtime/core/index.js';
 
 /** A modal question the editor asks (409 on save, recovery, reload while dirty). */
 export interface Dialog {
@@ -57,6 +58,8 @@ export class EditorStore {
    */
   readonly problems = signal<SceneProblem[]>([]);
   private validateTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Checks only the entities an edit replaced (plus a pass over ids and parents) each time. */
+  private readonly checker = new SceneProblemCache();
   private readonly storage: Storage | null;
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribe: () => void = () => {};
@@ -76,8 +79,7 @@ export class EditorStore {
   validateNow(): void {
     if (this.validateTimer) clearTimeout(this.validateTimer);
     this.validateTimer = null;
-    const r = validateScene(this.doc.value, `scenes/${this.name}.json`);
-    this.problems.value = r.ok ? [] : r.problems;
+    this.problems.value = this.checker.problems(this.doc.value, `scenes/${this.name}.json`);
   }
 
   private scheduleValidate(): void {
@@ -168,7 +170,8 @@ export class EditorStore {
     this.history.markSaved();
     this.lastSaved.value = Date.now();
     this.sync();
-    this.persistNow();
+    // Stored right after the save is acknowledged, not inside it (a large history takes a while).
+    this.schedulePersist(0);
   }
 
   /** Starts over from what is on disk: no history (the file changed outside the editor). */
@@ -199,9 +202,9 @@ export class EditorStore {
   }
 
   /** Persists a moment after the last change (typing and drags write once, not per keystroke or move). */
-  private schedulePersist(): void {
+  private schedulePersist(delayMs = 400): void {
     if (this.persistTimer) clearTimeout(this.persistTimer);
-    this.persistTimer = setTimeout(() => this.persistNow(), 400);
+    this.persistTimer = setTimeout(() => this.persistNow(), delayMs);
   }
 
   /** Writes the history to localStorage now (a drag in progress is stored as before it began). */

@@ -42,6 +42,8 @@ interface DragStart {
   pivotPos: THREE.Vector3;
   pivotQuat: THREE.Quaternion;
   items: { id: string; worldPos: THREE.Vector3; worldRot: THREE.Quaternion; scale: Vec3; hasTransform: boolean; parent: string | null }[];
+  /** The edits the drag has come to so far: applied to the document once, when it ends. */
+  edits: SceneEdit[];
 }
 
 export class Viewport {
@@ -75,9 +77,15 @@ export class Viewport {
   /** True while the right button flies the camera (WASD then moves instead of switching tools). */
   flying = false;
   private lastFrame = 0;
-  private lastRender = 0;
-  /** Longest frame of the last second, ms (the bench reads it). */
+  /** Longest frame (world sync and drawing) so far, ms (the bench reads it). */
   longestFrameMs = 0;
+  /** How long the last frame's WebGL draw took, ms. */
+  lastDrawMs = 0;
+  /**
+   * False skips the WebGL draw (everything else a frame does still runs): the bench uses it to
+   * time the editor's own work apart from software rendering.
+   */
+  drawing = true;
   readonly disposers: (() => void)[] = [];
 
   constructor(
@@ -174,7 +182,15 @@ export class Viewport {
       world: sim.world,
       heightfields: this.heightfields,
       environment: doc.settings.environment,
-      loadModel: (asset) => loadGlb(assetUrl(asset)),
+      // A model attaches a moment after it loads (the view's own then): draw after that.
+      loadModel: (asset) => {
+        const loading = loadGlb(assetUrl(asset));
+        loading.then(
+          () => setTimeout(() => this.invalidate(), 0),
+          () => undefined,
+        );
+        return loading;
+      },
     });
   }
 
@@ -237,6 +253,10 @@ export class Viewport {
 
   private onDragging(dragging: boolean): void {
     this.orbit.enabled = !dragging;
+    // The shadow pass draws the whole scene again: during a drag the shadows of the moment it
+    // began are kept, and drawn anew when it ends.
+    this.renderer.shadowMap.autoUpdate = !dragging;
+    if (!dragging) this.renderer.shadowMap.needsUpdate = true;
     if (dragging) {
       const world = this.editSim.world;
       const doc = this.store.doc.value;
@@ -256,16 +276,25 @@ export class Viewport {
             parent: e.parent,
           };
         }),
+        edits: [],
       };
       const label = { translate: 'Move', rotate: 'Rotate', scale: 'Scale' }[this.gizmo.mode as GizmoMode] ?? 'Transform';
       this.store.begin(`${label} ${this.drag.items.length === 1 ? this.drag.items[0]!.id : `${this.drag.items.length} entities`}`);
     } else {
+      const d = this.drag;
       this.drag = null;
+      // The whole drag is one document edit: the document, the panels and the validator see
+      // its end, not each mouse move.
+      if (d && d.edits.length > 0 && !this.store.apply(d.edits.length === 1 ? d.edits[0]! : { op: 'batch', edits: d.edits })) this.unpreview(d);
       this.store.end();
       this.updateGizmo();
     }
   }
 
+  /**
+   * A gizmo move: the dragged entities of the edit world are posed directly (their children
+   * follow), O(selection). The document is not touched until the drag ends.
+   */
   private onGizmoMove(): void {
     const d = this.drag;
     if (!d) return;
@@ -276,6 +305,13 @@ export class Viewport {
     for (const it of d.items) {
       const wp = it.worldPos.clone().sub(d.pivotPos).applyQuaternion(dq).add(this.pivot.position);
       const wq = dq.clone().multiply(it.worldRot);
+      const live = world.get(it.id);
+      if (live) {
+        if (mode === 'scale' && it.hasTransform) {
+          const t = live.components.transform!;
+          world.setComponent(live, 'transform', { ...t, scale: [it.scale[0] * this.pivot.scale.x, it.scale[1] * this.pivot.scale.y, it.scale[2] * this.pivot.scale.z] });
+        } else if (mode !== 'scale') world.setPose(live, [wp.x, wp.y, wp.z], mode === 'rotate' || d.items.length > 1 ? [wq.x, wq.y, wq.z, wq.w] : undefined);
+      }
       const parent = it.parent ? world.get(it.parent) : undefined;
       const [pp, pq]: [Vec3, Quat] = parent ? [parent.position, parent.rotation] : [[0, 0, 0], [0, 0, 0, 1]];
       const [lp, lq] = localPose(pp, pq, [wp.x, wp.y, wp.z], [wq.x, wq.y, wq.z, wq.w]);
@@ -290,7 +326,24 @@ export class Viewport {
       if (mode === 'rotate') edits.push({ op: 'set', entity: it.id, path: '/components/transform/rotation', value: rotation });
       if (mode === 'scale') edits.push({ op: 'set', entity: it.id, path: '/components/transform/scale', value: scale });
     }
-    if (edits.length > 0) this.store.apply(edits.length === 1 ? edits[0]! : { op: 'batch', edits });
+    d.edits = edits;
+    this.overlaysDirty = true;
+    this.needsRender = true;
+  }
+
+  /** Puts the dragged entities back where the document has them (the drag's edit was refused). */
+  private unpreview(d: DragStart): void {
+    const world = this.editSim.world;
+    const byId = new Map(this.store.doc.value.entities.map((e) => [e.id, e]));
+    for (const it of d.items) {
+      const live = world.get(it.id);
+      const t = byId.get(it.id)?.components.transform;
+      if (!live) continue;
+      if (t) world.setComponent(live, 'transform', t);
+      else world.setPose(live, [it.worldPos.x, it.worldPos.y, it.worldPos.z], [it.worldRot.x, it.worldRot.y, it.worldRot.z, it.worldRot.w]);
+    }
+    this.overlaysDirty = true;
+    this.needsRender = true;
   }
 
   private ndc(clientX: number, clientY: number): { x: number; y: number } {
@@ -384,6 +437,13 @@ export class Viewport {
     this.orbit.update();
   }
 
+  /** The camera's position, and the directions it looks along and holds up (for tests and tools). */
+  cameraPose(): { position: Vec3; forward: Vec3; up: Vec3 } {
+    const q = this.camera.quaternion;
+    const dir = (v: THREE.Vector3) => v.applyQuaternion(q).toArray() as Vec3;
+    return { position: this.camera.position.toArray() as Vec3, forward: dir(new THREE.Vector3(0, 0, -1)), up: dir(new THREE.Vector3(0, 1, 0)) };
+  }
+
   /** Where a point of the world appears on the page (client pixels), for tests and tools. */
   toClient(p: Readonly<Vec3>): { x: number; y: number } {
     const v = new THREE.Vector3(p[0], p[1], p[2]).project(this.camera);
@@ -467,9 +527,9 @@ export class Viewport {
     if (this.flying) this.needsRender = true;
     const view = this.playView ?? this.view;
     const resized = resizeToDisplay(this.renderer, this.camera);
-    // Models load late and without an event: a slow redraw picks them up.
-    if (!this.playSim && !this.needsRender && !this.overlaysDirty && !resized && now - this.lastRender < 1000) return;
-    this.lastRender = now;
+    // Drawn on change only: a large scene in software WebGL takes long to draw, and an idle
+    // editor must leave the main thread free.
+    if (!this.playSim && !this.needsRender && !this.overlaysDirty && !resized) return;
     this.needsRender = false;
     const t0 = performance.now();
     if (this.playSim && this.stepper) this.stepper.advance(now, (stepDt, tick) => this.playSim!.tick(stepDt, tick));
@@ -480,8 +540,11 @@ export class Viewport {
     this.overlays.group.visible = !this.playSim;
     view.sync();
     this.renderer.info.reset();
-    this.renderer.render(view.scene, this.camera);
-    this.longestFrameMs = Math.max(this.longestFrameMs, performance.now() - t0);
+    const t1 = performance.now();
+    if (this.drawing) this.renderer.render(view.scene, this.camera);
+    const t2 = performance.now();
+    this.lastDrawMs = t2 - t1;
+    this.longestFrameMs = Math.max(this.longestFrameMs, t2 - t0);
   };
 
   /** Marks the overlays for a rebuild (selection changed). */

@@ -43,7 +43,13 @@ export interface WatchedPage {
 
 /** Software WebGL is slow: pages that only need to run (not to be looked at) use a small viewport. */
 export async function openPage(browser: Browser, name: string, url: string, viewport = { width: 1280, height: 720 }): Promise<WatchedPage> {
-  const page = await browser.newPage({ viewport });
+  const w = watchPage(await browser.newPage({ viewport }), name);
+  await w.page.goto(url);
+  return w;
+}
+
+/** Starts recording a page's console and page errors. */
+export function watchPage(page: Page, name: string): WatchedPage {
   const w: WatchedPage = { page, name, console: [], errors: [] };
   page.on('console', (m: ConsoleMessage) => {
     const text = m.text();
@@ -55,7 +61,6 @@ export async function openPage(browser: Browser, name: string, url: string, view
     w.console.push(`pageerror: ${e.message}`);
     w.errors.push(`page error: ${e.message}`);
   });
-  await page.goto(url);
   return w;
 }
 

@@ -66,17 +66,28 @@ export function parseSceneText(text: string, file: string): SceneValidation {
       .replace(/^JSON\.parse: /, '');
     return { ok: false, problems: [{ file, pointer: '', rule: 'json-syntax', message: `invalid JSON${where}: ${detail}` }] };
   }
-  return validateScene(raw, file);
+  return validateScene(raw, file, SCENE_MIGRATIONS, { owned: true });
+}
+
+/** How {@link validateScene} may treat its input. */
+export interface ValidateSceneOptions {
+  /**
+   * The caller gives `raw` away (it was just parsed and nothing else holds it): defaults are
+   * filled into it and it becomes the returned document, with no copy made. Default false.
+   */
+  owned?: boolean;
 }
 
 /**
  * Checks a parsed document against the schema and the rules a schema cannot express, migrating
- * older versions first. Returns a new document with defaults filled in; `raw` is not modified.
+ * older versions first. Returns a document with defaults filled in; unless `options.owned`, it
+ * is a new one and `raw` is not modified.
  */
 export function validateScene(
   raw: unknown,
   file: string,
   migrations: Readonly<Record<number, SceneMigration>> = SCENE_MIGRATIONS,
+  options: ValidateSceneOptions = {},
 ): SceneValidation {
   const problem = (pointer: string, rule: string, message: string): SceneProblem => ({ file, pointer, rule, message });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -89,15 +100,17 @@ export function validateScene(
       problems: [problem('/format', 'format', `must be "${SCENE_FORMAT}" (got ${JSON.stringify(top.format) ?? 'nothing'})`)],
     };
   }
-  const deep = findTooDeep(top);
-  if (deep !== null) {
-    return { ok: false, problems: [problem(deep, 'depth', `nested deeper than ${MAX_SCENE_DEPTH} levels`)] };
+  // One walk checks nesting and numbers and, unless the caller gave the document away, copies
+  // it (the schema validator fills defaults in place).
+  const scan = new Scan(options.owned !== true);
+  const copy = scan.walk(top, 1);
+  if (scan.tooDeep !== null) {
+    return { ok: false, problems: [problem(scan.tooDeep, 'depth', `nested deeper than ${MAX_SCENE_DEPTH} levels`)] };
   }
-  const nonFinite = findNonFinite(top, '');
-  if (nonFinite.length > 0) {
-    return { ok: false, problems: nonFinite.map((p) => problem(p, 'finite', 'must be a finite number')) };
+  if (scan.nonFinite.length > 0) {
+    return { ok: false, problems: scan.nonFinite.map((p) => problem(p, 'finite', 'must be a finite number')) };
   }
-  let doc = JSON.parse(JSON.stringify(top)) as Record<string, unknown>;
+  let doc = copy as Record<string, unknown>;
   let migratedFrom: number | null = null;
   const version = doc.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
@@ -181,6 +194,32 @@ function semanticProblems(doc: Record<string, unknown>, file: string): SceneProb
     }
   }
   const entities = Array.isArray(doc.entities) ? (doc.entities as unknown[]) : [];
+  out.push(...crossEntityProblems(entities, file));
+  entities.forEach((ent, i) => out.push(...assetPathProblems(ent, `/entities/${i}`, file)));
+  return out;
+}
+
+/** Asset and script paths of one entity that escape the asset root; `at` is the entity's pointer. */
+function assetPathProblems(ent: unknown, at: string, file: string): SceneProblem[] {
+  if (typeof ent !== 'object' || ent === null) return [];
+  const comps = ((ent as Record<string, unknown>).components ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const out: SceneProblem[] = [];
+  const assetRefs: [string, unknown][] = [
+    ['script/module', comps.script?.module],
+    ['collider/asset', comps.collider?.asset],
+    ['mesh/asset', comps.mesh?.asset],
+  ];
+  for (const [where, value] of assetRefs) {
+    if (typeof value === 'string' && normaliseAssetPath(value) === null) {
+      out.push({ file, pointer: `${at}/components/${where}`, rule: 'path-escape', message: `"${value}" must be a relative path inside the scene's asset root` });
+    }
+  }
+  return out;
+}
+
+/** What is wrong between entities: duplicate ids, unknown parents and parent cycles. */
+export function crossEntityProblems(entities: readonly unknown[], file: string): SceneProblem[] {
+  const out: SceneProblem[] = [];
   const indexOf = new Map<string, number>();
   const parentOf = new Map<string, string>();
   entities.forEach((ent, i) => {
@@ -198,22 +237,6 @@ function semanticProblems(doc: Record<string, unknown>, file: string): SceneProb
     const e = ent as Record<string, unknown>;
     if (typeof e.parent === 'string' && !indexOf.has(e.parent)) {
       out.push({ file, pointer: `/entities/${i}/parent`, rule: 'unknown-parent', message: `no entity has id "${e.parent}"` });
-    }
-    const comps = (e.components ?? {}) as Record<string, Record<string, unknown> | undefined>;
-    const assetRefs: [string, unknown][] = [
-      ['script/module', comps.script?.module],
-      ['collider/asset', comps.collider?.asset],
-      ['mesh/asset', comps.mesh?.asset],
-    ];
-    for (const [where, value] of assetRefs) {
-      if (typeof value === 'string' && normaliseAssetPath(value) === null) {
-        out.push({
-          file,
-          pointer: `/entities/${i}/components/${where}`,
-          rule: 'path-escape',
-          message: `"${value}" must be a relative path inside the scene's asset root`,
-        });
-      }
     }
   });
   // Parent cycles: walk up from every entity; a walk longer than the entity count revisits a node.
@@ -249,28 +272,71 @@ function semanticProblems(doc: Record<string, unknown>, file: string): SceneProb
  */
 export const MAX_SCENE_DEPTH = 64;
 
-/** Pointer to the first object or array nested deeper than MAX_SCENE_DEPTH, or null. Iterative: any depth is safe. */
-function findTooDeep(root: unknown): string | null {
-  const stack: { value: unknown; pointer: string; depth: number }[] = [{ value: root, pointer: '', depth: 1 }];
-  while (stack.length > 0) {
-    const { value, pointer, depth } = stack.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth > MAX_SCENE_DEPTH) return pointer;
-    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-    for (const [k, v] of entries) if (typeof v === 'object' && v !== null) stack.push({ value: v, pointer: `${pointer}/${escapePointer(k)}`, depth: depth + 1 });
-  }
-  return null;
-}
+/**
+ * A walk over a parsed document that finds the first value nested deeper than MAX_SCENE_DEPTH
+ * (without descending past it, so any depth is safe) and every non-finite number, and copies the
+ * document on the way when asked. Pointers are built only for what it reports.
+ */
+class Scan {
+  tooDeep: string | null = null;
+  readonly nonFinite: string[] = [];
+  private readonly path: string[] = [];
+  constructor(private readonly copy: boolean) {}
 
-function findNonFinite(value: unknown, pointer: string, out: string[] = []): string[] {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) out.push(pointer);
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => findNonFinite(v, `${pointer}/${i}`, out));
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [k, v] of Object.entries(value)) findNonFinite(v, `${pointer}/${escapePointer(k)}`, out);
+  walk(value: unknown, depth: number): unknown {
+    if (typeof value !== 'object' || value === null) {
+      if (typeof value === 'number' && !Number.isFinite(value)) this.nonFinite.push(this.pointer());
+      return value;
+    }
+    if (depth > MAX_SCENE_DEPTH) {
+      this.tooDeep ??= this.pointer();
+      return value;
+    }
+    if (Array.isArray(value)) {
+      const out: unknown[] | null = this.copy ? new Array(value.length) : null;
+      for (let i = 0; i < value.length; i++) {
+        const v: unknown = value[i];
+        if (typeof v === 'object' && v !== null) {
+          this.path.push(String(i));
+          const c = this.walk(v, depth + 1);
+          this.path.pop();
+          if (out) out[i] = c;
+        } else {
+          if (typeof v === 'number' && !Number.isFinite(v)) this.nonFinite.push(`${this.pointer()}/${i}`);
+          // As JSON would carry it: what JSON cannot hold is null in an array.
+          if (out) out[i] = v === undefined || typeof v === 'function' || typeof v === 'symbol' ? null : v;
+        }
+      }
+      return out ?? value;
+    }
+    const obj = value as Record<string, unknown>;
+    const out: Record<string, unknown> | null = this.copy ? {} : null;
+    for (const k of Object.keys(obj)) {
+      const v = obj[k];
+      // As JSON would carry it: a key whose value JSON cannot hold is left out.
+      if (out && (v === undefined || typeof v === 'function' || typeof v === 'symbol')) continue;
+      this.path.push(k);
+      const c = typeof v === 'object' && v !== null ? this.walk(v, depth + 1) : this.leaf(v);
+      this.path.pop();
+      // A "__proto__" key stays an own property, as JSON.parse makes it.
+      if (out) {
+        if (k === '__proto__') Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+        else out[k] = c;
+      }
+    }
+    return out ?? value;
   }
-  return out;
+
+  private leaf(v: unknown): unknown {
+    if (typeof v === 'number' && !Number.isFinite(v)) this.nonFinite.push(this.pointer());
+    return v;
+  }
+
+  private pointer(): string {
+    let p = '';
+    for (const k of this.path) p += `/${escapePointer(k)}`;
+    return p;
+  }
 }
 
 function escapePointer(key: string): string {

@@ -10,7 +10,8 @@
  *        201 {name, hash} · 409 the file exists · same 403/413 rules
  *
  * Every write is validated by the core's validator, written in canonical form
- * (runtime/core/scene/canonical.ts) and replaced atomically (temporary file in the same folder,
+ * (runtime/core/scene/canonical.ts; each file's SceneTextWriter reformats only the entities that
+ * changed since its last save) and replaced atomically (temporary file in the same folder,
  * fsync, rename, fsync of the folder). Writes to one file are serialised, so the If-Match check
  * and the rename cannot interleave with another save from this server.
  *
@@ -25,9 +26,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve, sep } from 'node:path';
 import type { Plugin, ViteDevServer } from 'vite';
-import { canonicalizeScene } from '../../core/scene/canonical.js';
+import { canonicalizeScene, SceneTextWriter } from '../../core/scene/canonical.js';
 import { SCENE_FORMAT, SCENE_VERSION } from '../../core/scene/format.js';
-import type { SceneProblem } from '../../core/scene/validate.js';
+import { SCENE_MIGRATIONS, validateScene, type SceneProblem } from '../../core/scene/validate.js';
 import { TEMP_PREFIX, writeFileAtomic } from '../atomic-write.js';
 
 /** URL prefix of the scene file API. */
@@ -62,6 +63,11 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const scenesDir = resolve(options.scenesDir);
   const queues = new Map<string, Promise<unknown>>();
+  // One writer per file: a save formats only the entities that changed since the last one.
+  const writers = new Map<string, SceneTextWriter>();
+  // The bytes and hash of each file's last save, to recognise it on disk without hashing it again.
+  const written = new Map<string, { bytes: Buffer; hash: string }>();
+  const writerFor = (file: string): SceneTextWriter => writers.get(file) ?? writers.set(file, new SceneTextWriter()).get(file)!;
 
   /** Runs `fn` after every earlier write to `file` has finished. */
   const serialised = <T>(file: string, fn: () => Promise<T>): Promise<T> => {
@@ -136,7 +142,7 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
   }
 
   async function save(req: IncomingMessage, res: ServerResponse, file: string, name: string, body: Buffer): Promise<void> {
-    const checked = parseAndCanonicalize(body, name);
+    const checked = parseAndCanonicalize(body, name, writerFor(file));
     if (!checked.ok) return send(res, 422, { error: `${name} is not a valid scene; nothing was written`, problems: checked.problems });
     const ifMatch = parseIfMatch(req.headers['if-match']);
     await serialised(file, async () => {
@@ -145,14 +151,19 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
         return send(res, 428, { error: `${name} exists: send If-Match with the sha256 of the version you loaded`, current: sceneHash(current) });
       }
       if (ifMatch !== undefined && ifMatch !== '*') {
-        const currentHash = current === null ? null : sceneHash(current);
+        // The file as this server last wrote it has the hash it answered with then.
+        const mine = written.get(file);
+        const currentHash = current === null ? null : mine && current.equals(mine.bytes) ? mine.hash : sceneHash(current);
         if (currentHash !== ifMatch) {
           return send(res, 409, { error: `${name} changed on disk since it was loaded`, current: currentHash });
         }
       }
-      await writeFileAtomic(file, checked.text);
-      const hash = sceneHash(checked.text);
-      send(res, 200, { name, hash, bytes: Buffer.byteLength(checked.text) }, { ETag: `"${hash}"` });
+      // Encoded once: the same bytes are hashed and written.
+      const bytes = Buffer.from(checked.text, 'utf8');
+      const hash = sceneHash(bytes);
+      await writeFileAtomic(file, bytes);
+      written.set(file, { bytes, hash });
+      send(res, 200, { name, hash, bytes: bytes.length }, { ETag: `"${hash}"` });
     });
   }
 
@@ -184,23 +195,30 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
-function parseAndCanonicalize(body: Buffer, name: string): { ok: true; text: string } | { ok: false; problems: Omit<SceneProblem, 'file'>[] } {
+function parseAndCanonicalize(body: Buffer, name: string, writer: SceneTextWriter): { ok: true; text: string } | { ok: false; problems: Omit<SceneProblem, 'file'>[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString('utf8'));
   } catch (err) {
     return { ok: false, problems: [{ pointer: '', rule: 'json-syntax', message: `invalid JSON: ${(err as Error).message}` }] };
   }
-  let r: ReturnType<typeof canonicalizeScene>;
+  let r: ReturnType<typeof validateScene>;
   try {
-    r = canonicalizeScene(raw, name);
+    // Most of a save is what the last save of this file wrote: only what changed is checked
+    // against the schema (the whole document's ids, parents and top level always are).
+    const known = writer.validated(raw, name);
+    if (known) return { ok: true, text: writer.text(known) };
+    // The full check, from a fresh parse (the attempt above may have filled defaults into `raw`),
+    // validated in place: the body was parsed for this call alone.
+    if (writer.primed) raw = JSON.parse(body.toString('utf8'));
+    r = validateScene(raw, name, SCENE_MIGRATIONS, { owned: true });
   } catch (err) {
     // Nesting deep enough to exhaust the stack is refused like any other invalid scene.
     if (err instanceof RangeError) return { ok: false, problems: [{ pointer: '', rule: 'depth', message: 'the document is nested too deeply' }] };
     throw err;
   }
   if (!r.ok) return { ok: false, problems: r.problems.map(({ file: _file, ...p }) => p) };
-  return { ok: true, text: r.text };
+  return { ok: true, text: writer.text(r.scene) };
 }
 
 /** `If-Match` as a bare lowercase hex hash (quotes and a weak prefix are accepted), `*`, or undefined. */

@@ -186,6 +186,31 @@ describe('validateScene: rules beyond the schema', () => {
     ]);
   });
 
+  it('leaves its input untouched and copies it as JSON would, unless the input is handed over', () => {
+    const raw = sceneDoc([{ id: 'a', name: undefined, components: { transform: { position: [1, 2, 3] } } }]);
+    const before = structuredClone(raw);
+    const r = validateScene(raw, FILE);
+    if (!r.ok) throw new Error('expected a valid scene');
+    expect(raw).toEqual(before);
+    expect(r.scene).not.toBe(raw);
+    expect('name' in r.scene.entities[0]!).toBe(false);
+    expect(r.scene.entities[0]!.components.transform).toEqual({ position: [1, 2, 3], rotation: [0, 0, 0], scale: [1, 1, 1] });
+
+    const owned = sceneDoc([{ id: 'a', components: { transform: { position: [1, 2, 3] } } }]);
+    const o = validateScene(owned, FILE, undefined, { owned: true });
+    if (!o.ok) throw new Error('expected a valid scene');
+    expect(o.scene).toBe(owned);
+    expect(o.scene.entities[0]!.components.transform!.scale).toEqual([1, 1, 1]);
+  });
+
+  it('refuses nesting past the depth limit with the pointer of the first level too deep', () => {
+    let props: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 70; i++) props = { n: props };
+    const [p] = problemsOf(validate([{ id: 'a', components: { script: { module: 'a.js', props } } }]));
+    expect(p!.rule).toBe('depth');
+    expect(p!.pointer).toMatch(/^\/entities\/0\/components\/script\/props(\/n)+$/);
+  });
+
   it.each(['../x.js', '/abs.js', 'a/../../x'])('rejects script module path %j escaping the root', (module) => {
     const [p, ...rest] = problemsOf(validate([{ id: 'a', components: { script: { module } } }]));
     expect(rest).toEqual([]);
