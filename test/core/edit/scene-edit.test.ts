@@ -188,6 +188,25 @@ describe('entity edits', () => {
   });
 });
 
+describe('sameJson', () => {
+  it.each<[string, unknown, unknown, boolean]>([
+    ['key order ignored', { a: 1, b: [1, { c: 2 }] }, { b: [1, { c: 2 }], a: 1 }, true],
+    ['an undefined key is absent', { a: 1, b: undefined }, { a: 1 }, true],
+    ['an undefined key is absent, either side', { a: 1 }, { a: 1, b: undefined }, true],
+    ['a missing key', { a: 1, b: 2 }, { a: 1 }, false],
+    ['an extra key', { a: 1 }, { a: 1, b: 2 }, false],
+    ['same key count, other keys', { a: 1, b: 2 }, { a: 1, c: 2 }, false],
+    ['array against object', [1, 2], { 0: 1, 1: 2 }, false],
+    ['array length', [1, 2], [1, 2, 3], false],
+    ['nested difference', { t: { p: [0, 1, 2] } }, { t: { p: [0, 1, 2.5] } }, false],
+    ['null against object', null, {}, false],
+    ['numbers', 0.5, 0.5, true],
+  ])('%s', (_what, a, b, same) => {
+    expect(sameJson(a, b)).toBe(same);
+    expect(sameJson(b, a)).toBe(same);
+  });
+});
+
 describe('edits as data', () => {
   it('survive JSON: applying a round-tripped edit gives the same document', () => {
     const edit: SceneEdit = { op: 'batch', edits: [{ op: 'set', entity: 'crate', path: '/components/transform/rotation', value: [0, 45, 0] }, { op: 'reparent', entity: 'lamp', parent: 'crate' }] };
