@@ -178,6 +178,27 @@ describe('App: the three run modes as lists of plugins', () => {
     const predicted = client.sim.world.get(client.get(LOCAL_PLAYER).player!.entityId)!.position;
     expect(Math.abs(predicted[0] - onServer[0])).toBeLessThan(0.5);
 
+    // A scene change goes out on the tick that applies it, not at the next send tick: at 30 Hz
+    // of 60, right after a send the next tick would send nothing.
+    let n = 61;
+    // Server first, so the client counts what the server sent in the same step.
+    const step = () => {
+      server.tick(DT, n);
+      transport.flush();
+      client.tick(DT, n++);
+      transport.flush();
+    };
+    step(); // takes in what the earlier loop's last server tick sent
+    for (let before = net.snapshots, i = 0; net.snapshots === before && i < 4; i++) step();
+    const sent = net.snapshots;
+    step();
+    expect(net.snapshots).toBe(sent); // the regular schedule: every other tick
+    step();
+    expect(net.snapshots).toBe(sent + 1);
+    s.sceneChanged({ name: server.sim.scene.name, hash: HASH });
+    step();
+    expect(net.snapshots).toBe(sent + 2);
+
     client.dispose();
     transport.flush();
     expect(server.get(PLAYERS).count).toBe(0);
