@@ -107,6 +107,11 @@ export class ConnectedPlay implements PlaySession {
     return this.predictor?.errors ?? [];
   }
 
+  /** Per reconciliation, the distance from the server's position to the newest prediction, metres (what no prediction would show). */
+  get predictionLags(): readonly number[] {
+    return this.predictor?.lags ?? [];
+  }
+
   frame(nowMs: number): SessionEvent[] {
     const events: SessionEvent[] = [];
     const dtS = this.lastFrame === null ? 0 : Math.min(0.25, (nowMs - this.lastFrame) / 1000);

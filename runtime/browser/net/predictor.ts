@@ -1,5 +1,6 @@
 import {
   Players,
+  POSITION_SCALE,
   RunMode,
   silentLogger,
   Simulation,
@@ -17,6 +18,8 @@ export const SNAP_DISTANCE = 2;
 export const SMOOTHING_RATE = 10;
 /** Inputs remembered for reconciliation and replay (4 s at 60 Hz). */
 const HISTORY = 256;
+/** Snapshots round positions to 1/POSITION_SCALE m: a prediction within half of that per axis agrees with the server. */
+const WIRE_TOLERANCE = 0.5 / POSITION_SCALE + 1e-9;
 
 /**
  * Client-side prediction of the own player. The player runs in a local simulation of the
@@ -50,6 +53,12 @@ export class Predictor {
   private placed = false;
   /** Size of each error found at reconciliation, metres (the benchmark reads it). */
   readonly errors: number[] = [];
+  /**
+   * Per reconciliation, how far the server's position lies from the newest prediction, metres:
+   * what a client drawing the server's state instead of predicting would be off by (the
+   * benchmark's baseline).
+   */
+  readonly lags: number[] = [];
 
   constructor(scene: SceneDocument, heightfields: ReadonlyMap<string, HeightfieldData>) {
     // Only what never moves: other bodies are the server's to simulate.
@@ -115,12 +124,21 @@ export class Predictor {
     if (found < 0) return null;
     const st = this.state;
     const o = found * 6;
-    const error = Math.hypot(server[0] - st[o]!, server[1] - st[o + 1]!, server[2] - st[o + 2]!);
+    const dx = server[0] - st[o]!;
+    const dy = server[1] - st[o + 1]!;
+    const dz = server[2] - st[o + 2]!;
+    const error = Math.hypot(dx, dy, dz);
+    const now = this.position;
     this.errors.push(error);
-    if (this.errors.length > 4096) this.errors.splice(0, 2048);
+    this.lags.push(Math.hypot(server[0] - now[0], server[1] - now[1], server[2] - now[2]));
+    if (this.errors.length > 4096) {
+      this.errors.splice(0, 2048);
+      this.lags.splice(0, 2048);
+    }
     // Inputs up to `seq` are settled: forget them.
     this.count = k;
-    if (error < 1e-3) return error;
+    // Within the wire's rounding the prediction is the server's: keep its unrounded state.
+    if (Math.abs(dx) <= WIRE_TOLERANCE && Math.abs(dy) <= WIRE_TOLERANCE && Math.abs(dz) <= WIRE_TOLERANCE) return error;
     const before = this.position;
     const bx = before[0] + this.offset[0];
     const by = before[1] + this.offset[1];
