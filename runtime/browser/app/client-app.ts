@@ -88,7 +88,8 @@ export class ClientApp {
   private drawCalls = 0;
   private raf = 0;
   private reloading = false;
-  private aimed = false;
+  /** The own player entity the camera was last turned for (a rejoin seats a new one). */
+  private aimed: object | null = null;
   private viewGeneration = 0;
 
   constructor(private readonly opts: ClientAppOptions) {
@@ -154,7 +155,7 @@ export class ClientApp {
       this.session = connected;
       this.mode = 'connected';
     }
-    this.aimed = false;
+    this.aimed = null;
     this.view = this.makeView(scene);
     if (this.session instanceof ConnectedPlay) {
       this.viewGeneration = this.session.sceneGeneration;
@@ -231,9 +232,12 @@ export class ClientApp {
     this.applyStatus(status);
     if (session instanceof ConnectedPlay && session.sceneGeneration !== this.viewGeneration) this.rebuildView(session);
     const own = session.ownPosition();
-    if (own && !this.aimed) {
-      // Start facing the middle of the scene, not whatever -Z shows from the spawn point.
-      this.aimed = true;
+    const ownEntity = session.ownEntityId === null ? undefined : session.world.get(session.ownEntityId);
+    if (own && ownEntity && this.aimed !== ownEntity) {
+      // Start facing the middle of the scene, not whatever -Z shows from the spawn point. Again
+      // after a rejoin: a restarted server seats players afresh, maybe at another spawn point,
+      // where the old heading faced the wall and left the other players out of view.
+      this.aimed = ownEntity;
       if (Math.hypot(own[0], own[2]) > 1) this.input.yaw = Math.atan2(own[0], own[2]);
     }
     let camera: THREE.PerspectiveCamera;
