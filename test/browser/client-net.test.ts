@@ -157,6 +157,41 @@ describe('Predictor', () => {
     expect(Math.max(...errors)).toBeLessThan(0.001);
   });
 
+  it('replays from the server velocity: a push the client never saw is caught up in one reconciliation', () => {
+    // The server's player is thrown upwards after input 30 (a bounce pad, a hit): the position
+    // at that snapshot still agrees, the velocity does not. Snapshots come back 6 ticks late.
+    const runWith = (velocity: boolean) => {
+      const server = new Simulation({ scene, mode: RunMode.Server, logger: silentLogger() });
+      const players = new Players(server);
+      const player = players.join('p');
+      for (let t = 1; t <= 40; t++) server.tick(1 / 60, t);
+      const predictor = new Predictor(scene, new Map());
+      predictor.place(server.world.get(player.entityId)!.position);
+      const states = new Map<number, { p: Vec3; v: Vec3 }>();
+      const errors: number[] = [];
+      for (let seq = 1; seq <= 90; seq++) {
+        const input = run({ moveX: 0.6, moveZ: -0.8, jump: false, yaw: 1 }, seq);
+        predictor.step(input, 1 / 60, 40 + seq);
+        players.enqueue(player, [input]);
+        server.tick(1 / 60, 40 + seq);
+        if (seq === 30) server.physics.setLinearVelocity(player.entityId, [3.6, 4, -4.8]);
+        states.set(seq, { p: [...server.world.get(player.entityId)!.position] as Vec3, v: players.velocityOf(player)! });
+        const acked = seq - 6;
+        if (acked > 0 && acked % 3 === 0) errors.push(predictor.reconcile(acked, states.get(acked)!.p, velocity ? states.get(acked)!.v : undefined)!);
+      }
+      predictor.dispose();
+      server.dispose();
+      return errors; // errors[k] is for input 3(k + 1)
+    };
+    const withVelocity = runWith(true);
+    const positionOnly = runWith(false);
+    expect(withVelocity).toHaveLength(28);
+    // Input 30's snapshot agrees in position; with its velocity, every later one agrees too.
+    expect(Math.max(...withVelocity)).toBeLessThan(0.001);
+    // From the position alone the rise shows up a snapshot later and keeps being corrected.
+    expect(Math.max(...positionOnly.slice(10))).toBeGreaterThan(0.05);
+  });
+
   it('replays unacknowledged inputs from the server position and eases the visible correction', () => {
     const predictor = new Predictor(scene, new Map());
     predictor.place([-15, 0.5, 15]);

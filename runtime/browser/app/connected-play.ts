@@ -221,7 +221,7 @@ export class ConnectedPlay implements PlaySession {
     if (own && predictor) {
       if (!predictor.ready || s.inputSeq === 0) {
         if (!predictor.ready) predictor.place(own.position);
-      } else predictor.reconcile(s.inputSeq, own.position);
+      } else predictor.reconcile(s.inputSeq, own.position, s.playerVelocity);
     }
   }
 

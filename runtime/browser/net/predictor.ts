@@ -20,6 +20,8 @@ export const SMOOTHING_RATE = 10;
 const HISTORY = 256;
 /** Snapshots round positions to 1/POSITION_SCALE m: a prediction within half of that per axis agrees with the server. */
 const WIRE_TOLERANCE = 0.5 / POSITION_SCALE + 1e-9;
+/** Velocities travel as f32: closer than this (m/s) they agree. */
+const VELOCITY_TOLERANCE = 1e-3;
 
 /**
  * Client-side prediction of the own player. The player runs in a local simulation of the
@@ -27,9 +29,9 @@ const WIRE_TOLERANCE = 0.5 / POSITION_SCALE + 1e-9;
  * per tick; each input is remembered with the position and velocity it led to.
  *
  * Reconciliation: a snapshot says which input the server applied last (`inputSeq`) and where
- * the player was then. When that differs from what was predicted for that input, the body is
- * put at the server's position (with the velocity predicted then) and every later input is
- * replayed on top of it, so the prediction continues from the server's state. The difference
+ * the player was then, and how fast it moved. When that differs from what was predicted for
+ * that input, the body is put at the server's position with the server's velocity and every
+ * later input is replayed on top of it, so the prediction continues from the server's state. The difference
  * between the old and the new prediction becomes a visual offset that decays at
  * SMOOTHING_RATE, so small corrections never snap; corrections past SNAP_DISTANCE (a teleport,
  * a respawn) apply at once.
@@ -105,10 +107,11 @@ export class Predictor {
   }
 
   /**
-   * Reconciles with the server's position of the player after input `seq`; returns the error
-   * in metres, or null when that input's prediction is no longer (or not yet) remembered.
+   * Reconciles with the server's position (and velocity, when known) of the player after input
+   * `seq`; returns the position error in metres, or null when that input's prediction is no
+   * longer (or not yet) remembered.
    */
-  reconcile(seq: number, server: Readonly<Vec3>): number | null {
+  reconcile(seq: number, server: Readonly<Vec3>, velocity?: Readonly<Vec3>): number | null {
     if (!this.placed) return null;
     let found = -1;
     let k = 0;
@@ -138,12 +141,13 @@ export class Predictor {
     // Inputs up to `seq` are settled: forget them.
     this.count = k;
     // Within the wire's rounding the prediction is the server's: keep its unrounded state.
-    if (Math.abs(dx) <= WIRE_TOLERANCE && Math.abs(dy) <= WIRE_TOLERANCE && Math.abs(dz) <= WIRE_TOLERANCE) return error;
+    const sameVelocity = !velocity || Math.hypot(velocity[0] - st[o + 3]!, velocity[1] - st[o + 4]!, velocity[2] - st[o + 5]!) < VELOCITY_TOLERANCE;
+    if (sameVelocity && Math.abs(dx) <= WIRE_TOLERANCE && Math.abs(dy) <= WIRE_TOLERANCE && Math.abs(dz) <= WIRE_TOLERANCE) return error;
     const before = this.position;
     const bx = before[0] + this.offset[0];
     const by = before[1] + this.offset[1];
     const bz = before[2] + this.offset[2];
-    this.setBody(server, [st[o + 3]!, st[o + 4]!, st[o + 5]!]);
+    this.setBody(server, velocity ? [velocity[0], velocity[1], velocity[2]] : [st[o + 3]!, st[o + 4]!, st[o + 5]!]);
     for (let r = k - 1; r >= 0; r--) {
       const i = (this.head - 1 - r + HISTORY) % HISTORY;
       this.advance(this.inputs[i]!);

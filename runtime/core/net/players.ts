@@ -108,6 +108,11 @@ export class Players {
     return player;
   }
 
+  /** The linear velocity of the player's body (what a snapshot tells its client), or undefined without one. */
+  velocityOf(player: Player): Vec3 | undefined {
+    return this.sim.physics.hasBody(player.entityId) ? this.sim.physics.getLinearVelocity(player.entityId) : undefined;
+  }
+
   leave(player: Player): void {
     this.players.delete(player.id);
     this.inputs.delete(player);
