@@ -55,10 +55,11 @@ const COLORS = ['#e4572e', '#29335c', '#f3a712', '#669bbc', '#a8c686', '#8e44ad'
  * in bursts (frame hiccups, network jitter, the server's own catch-up ticks), so the queue is a
  * jitter buffer:
  * - an empty queue with an earlier input at hand repeats that input under the next sequence
- *   number (a straight run stays exactly predicted), at most MAX_GUESSED_INPUTS beyond the newest received;
- *   the client's own input for a stood-in number is then stale, except for its jump, which the
- *   next applied input carries. A late input unlike its stand-in makes the next empty tick wait
- *   instead, one tick more of buffer, so a client always a little late stops being mispredicted;
+ *   number (a straight run stays exactly predicted), at most MAX_GUESSED_INPUTS beyond the
+ *   newest received; the client's own input for a stood-in number is then stale, except for its
+ *   jump, which the next applied input carries. A late input unlike its stand-in makes the next
+ *   empty tick wait instead, one tick more of buffer, so a client always a little late stops
+ *   being mispredicted;
  * - a backlog that stayed above MAX_INPUT_BACKLOG for a whole INPUT_WINDOW is needless input lag
  *   (a burst after a stall): the surplus is folded into one tick (the newest intent wins, a jump
  *   in any of them counts), which the client corrects once.
