@@ -244,10 +244,11 @@ async function drawCalls(extra: number): Promise<Record<string, number>> {
 
 /**
  * Own-player prediction against a real server through a socket that adds `delayMs` each way:
- * once the player has landed, it runs straight along the arena's diagonal, W for `legSeconds`
- * towards the middle, then S as far back, for `seconds` in all. Returns every reconciliation's
- * error and, from the same reconciliations, how far the server's position lay from the newest
- * prediction (what a client without prediction would show).
+ * once the player has landed, it runs straight along x from its spawn point (z = ±15, clear of
+ * the crates and of the moving platform, which the prediction does not simulate), W for
+ * `legSeconds` towards x = 0, then S as far back, for `seconds` in all. Returns every
+ * reconciliation's error, how far the server's position lay from the newest prediction then
+ * (what a client without prediction would show), and how many inputs after a turn it was.
  */
 async function prediction(url: string, delayMs: number, seconds: number, legSeconds: number): Promise<Record<string, unknown>> {
   const scene = await loadBrowserScene('arena', RunMode.Client);
@@ -287,14 +288,22 @@ async function prediction(url: string, delayMs: number, seconds: number, legSeco
     await frame();
     const now = performance.now();
     session.frame(now);
-    if (session.ownPosition() && session.predictionErrors.length > 0) seen ??= now;
+    if (session.ownPosition() && session.predictionLog.length > 0) seen ??= now;
     if (seen !== null && now - seen > 1000) break;
   }
   const at = session.ownPosition();
   const p0 = at ? [...at] : null;
   if (!p0 || seen === null) throw new Error('prediction: the player never appeared');
-  input.yaw = Math.atan2(p0[0]!, p0[2]!); // forward (W) faces the middle of the arena
-  const first = session.predictionErrors.length;
+  input.yaw = p0[0]! < 0 ? -Math.PI / 2 : Math.PI / 2; // forward (W) is towards x = 0
+  // The sequence number of the newest input sampled, to know which inputs follow a turn.
+  let sampled = 0;
+  const sample = input.sample.bind(input);
+  input.sample = (seq: number) => {
+    sampled = seq;
+    return sample(seq);
+  };
+  const turns: number[] = [];
+  const first = session.predictionLog.length;
   const start = performance.now();
   let key = '';
   while (performance.now() - start < seconds * 1000) {
@@ -303,18 +312,22 @@ async function prediction(url: string, delayMs: number, seconds: number, legSeco
       if (key) window.dispatchEvent(new KeyboardEvent('keyup', { code: key }));
       window.dispatchEvent(new KeyboardEvent('keydown', { code: want }));
       key = want;
+      turns.push(sampled + 1);
     }
     await frame();
     session.frame(performance.now());
   }
   window.dispatchEvent(new KeyboardEvent('keyup', { code: key }));
-  const errors = session.predictionErrors.slice(first);
-  const lags = session.predictionLags.slice(first);
+  // Per reconciliation: its error, its no-prediction lag, and how many inputs after the last turn it is.
+  const log = session.predictionLog.slice(first).map((r) => {
+    const turn = turns.filter((t) => t <= r.seq).pop();
+    return { error: r.error, lag: r.lag, sinceTurn: turn === undefined ? null : r.seq - turn };
+  });
   const ping = session.connection.pingMs;
   const end = session.ownPosition();
   session.dispose();
   input.dispose();
-  return { errors, lags, pingMs: ping, ran: end ? Math.hypot(end[0] - p0[0]!, end[2] - p0[2]!) : null };
+  return { log, pingMs: ping, ran: end ? Math.hypot(end[0] - p0[0]!, end[2] - p0[2]!) : null };
 }
 
 (window as unknown as { keelBench: unknown }).keelBench = { applyAndDraw, drawCalls, prediction };

@@ -23,6 +23,13 @@ const WIRE_TOLERANCE = 0.5 / POSITION_SCALE + 1e-9;
 /** Velocities travel as f32: closer than this (m/s) they agree. */
 const VELOCITY_TOLERANCE = 1e-3;
 
+/** One reconciliation: the input acknowledged, the prediction's error for it and the no-prediction lag, metres. */
+export interface Reconciliation {
+  seq: number;
+  error: number;
+  lag: number;
+}
+
 /**
  * Client-side prediction of the own player. The player runs in a local simulation of the
  * scene's static geometry through the same `Players` controller as on the server, one input
@@ -53,14 +60,12 @@ export class Predictor {
   private readonly offset: Vec3 = [0, 0, 0];
   private readonly drawn: Vec3 = [0, 0, 0];
   private placed = false;
-  /** Size of each error found at reconciliation, metres (the benchmark reads it). */
-  readonly errors: number[] = [];
   /**
-   * Per reconciliation, how far the server's position lies from the newest prediction, metres:
-   * what a client drawing the server's state instead of predicting would be off by (the
-   * benchmark's baseline).
+   * Each reconciliation (the benchmark reads them): the input acknowledged, the error found for
+   * it in metres, and how far the server's position lay from the newest prediction (what a
+   * client drawing the server's state instead of predicting would be off by).
    */
-  readonly lags: number[] = [];
+  readonly log: Reconciliation[] = [];
 
   constructor(scene: SceneDocument, heightfields: ReadonlyMap<string, HeightfieldData>) {
     // Only what never moves: other bodies are the server's to simulate.
@@ -132,12 +137,8 @@ export class Predictor {
     const dz = server[2] - st[o + 2]!;
     const error = Math.hypot(dx, dy, dz);
     const now = this.position;
-    this.errors.push(error);
-    this.lags.push(Math.hypot(server[0] - now[0], server[1] - now[1], server[2] - now[2]));
-    if (this.errors.length > 4096) {
-      this.errors.splice(0, 2048);
-      this.lags.splice(0, 2048);
-    }
+    this.log.push({ seq, error, lag: Math.hypot(server[0] - now[0], server[1] - now[1], server[2] - now[2]) });
+    if (this.log.length > 4096) this.log.splice(0, 2048);
     // Inputs up to `seq` are settled: forget them.
     this.count = k;
     // Within the wire's rounding the prediction is the server's: keep its unrounded state.

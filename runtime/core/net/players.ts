@@ -8,13 +8,7 @@ export const PLAYER_SPEED = 6;
 export const JUMP_SPEED = 5.5;
 /** Inputs queued per player; past this the oldest are dropped. */
 export const MAX_QUEUED_INPUTS = 32;
-/**
- * Sequence numbers the server may stand in for beyond the newest input it received from a
- * player, by repeating the last one (see `Players`); past this the player coasts and the
- * sequence waits for the client.
- */
-export const MAX_GUESSED_INPUTS = 6;
-/** Inputs a player may keep waiting for a whole INPUT_WINDOW before the surplus is folded away. */
+/** Inputs a player may keep waiting for a whole INPUT_WINDOW before the surplus is worked off. */
 export const MAX_INPUT_BACKLOG = 3;
 /** Ticks over which the smallest input backlog is watched. */
 export const INPUT_WINDOW = 60;
@@ -23,24 +17,18 @@ export interface Player {
   readonly id: number;
   readonly name: string;
   readonly entityId: string;
-  /** Sequence number of the last input applied (or stood in for: see `Players`). */
+  /** Sequence number of the last input applied. */
   lastSeq: number;
   readonly queue: PlayerInput[];
 }
 
 /** What the controller keeps per player between ticks. */
 interface InputState {
-  /** The last input applied, repeated when the next one is missing. */
-  last: PlayerInput | null;
-  /** The newest sequence number received; those above it up to `lastSeq` were stood in for. */
-  realSeq: number;
-  /** A stood-in input arrived late and unlike its stand-in: the next missing input waits instead (one tick more of buffer). */
-  late: boolean;
-  /** A late input asked to jump: the next applied input jumps. */
-  jump: boolean;
   /** Smallest backlog left after a tick in this window, and ticks into the window. */
   lowWater: number;
   windowTicks: number;
+  /** Inputs still to work off two to a tick. */
+  surplus: number;
 }
 
 const COLORS = ['#e4572e', '#29335c', '#f3a712', '#669bbc', '#a8c686', '#8e44ad', '#16a085', '#d35400'];
@@ -54,15 +42,14 @@ const COLORS = ['#e4572e', '#29335c', '#f3a712', '#669bbc', '#a8c686', '#8e44ad'
  * position it reports after input n is then the one the client predicted for n. Inputs arrive
  * in bursts (frame hiccups, network jitter, the server's own catch-up ticks), so the queue is a
  * jitter buffer:
- * - an empty queue with an earlier input at hand repeats that input under the next sequence
- *   number (a straight run stays exactly predicted), at most MAX_GUESSED_INPUTS beyond the
- *   newest received; the client's own input for a stood-in number is then stale, except for its
- *   jump, which the next applied input carries. A late input unlike its stand-in makes the next
- *   empty tick wait instead, one tick more of buffer, so a client always a little late stops
- *   being mispredicted;
+ * - a tick with no input queued holds the player's horizontal motion (as an input of no
+ *   movement would; it keeps falling): the inputs still cover the same ground, one tick each,
+ *   so a straight run, a turn or a stall costs the prediction nothing, and the queue is one
+ *   input deeper from then on, riding out jitter of that size;
  * - a backlog that stayed above MAX_INPUT_BACKLOG for a whole INPUT_WINDOW is needless input lag
- *   (a burst after a stall): the surplus is folded into one tick (the newest intent wins, a jump
- *   in any of them counts), which the client corrects once.
+ *   (a burst after a stall): the surplus is worked off two inputs to a tick, their moves added
+ *   (twice the ground in one tick, so on open ground the position after each pair is the one
+ *   predicted; the newest look wins, a jump in either counts).
  */
 export class Players {
   private readonly players = new Map<number, Player>();
@@ -105,7 +92,7 @@ export class Players {
     this.sim.world.add(checked.entity);
     const player: Player = { id, name, entityId, lastSeq: 0, queue: [] };
     this.players.set(id, player);
-    this.inputs.set(player, { last: null, realSeq: 0, late: false, jump: false, lowWater: Infinity, windowTicks: 0 });
+    this.inputs.set(player, { lowWater: Infinity, windowTicks: 0, surplus: 0 });
     return player;
   }
 
@@ -122,23 +109,12 @@ export class Players {
 
   /**
    * Queues inputs from the network. Inputs at or below the last applied sequence number are
-   * stale and ignored (but for the jump of one the server stood in for); past MAX_QUEUED_INPUTS
-   * the oldest are dropped. Returns how many were kept.
+   * stale and ignored; past MAX_QUEUED_INPUTS the oldest are dropped. Returns how many were kept.
    */
   enqueue(player: Player, inputs: readonly PlayerInput[]): number {
-    const state = this.inputs.get(player);
     let newest = player.queue.length ? player.queue[player.queue.length - 1]!.seq : player.lastSeq;
     let kept = 0;
     for (const input of inputs) {
-      if (state && input.seq > state.realSeq && input.seq <= player.lastSeq) {
-        // One the server stood in for: it comes late. Its jump must not be lost; and when the
-        // repeat differed from it, the buffer is too shallow to keep predictions right.
-        state.realSeq = input.seq;
-        const last = state.last;
-        if (!last || last.moveX !== input.moveX || last.moveZ !== input.moveZ || last.yaw !== input.yaw) state.late = true;
-        if (input.jump) state.jump = true;
-        continue;
-      }
       if (input.seq <= newest) continue;
       newest = input.seq;
       player.queue.push(input);
@@ -154,58 +130,51 @@ export class Players {
       const entity = this.sim.world.get(p.entityId);
       const state = this.inputs.get(p);
       if (!entity || !state || !physics.hasBody(p.entityId)) continue;
-      const input = this.nextInput(p, state);
-      if (!input) continue; // coasting: the body keeps its velocity
-      let { moveX: x, moveZ: z } = input;
-      const len = Math.hypot(x, z);
-      if (len > 1) {
-        x /= len;
-        z /= len;
-      }
+      const inputs = this.nextInputs(p, state);
       const v = physics.getLinearVelocity(p.entityId);
-      const jump = input.jump && Math.abs(v[1]) < 0.05;
-      const next: Vec3 = [x * PLAYER_SPEED, jump ? JUMP_SPEED : v[1], z * PLAYER_SPEED];
+      if (inputs.length === 0) {
+        // Nothing to apply: hold still on the ground plane, as the client's prediction did not move it this tick.
+        if (v[0] !== 0 || v[2] !== 0) physics.setLinearVelocity(p.entityId, [0, v[1], 0]);
+        continue;
+      }
+      // One input, or two while catching up: their moves add up, so the tick covers the ground of both.
+      let vx = 0;
+      let vz = 0;
+      let jump = false;
+      for (const input of inputs) {
+        let { moveX: x, moveZ: z } = input;
+        const len = Math.hypot(x, z);
+        if (len > 1) {
+          x /= len;
+          z /= len;
+        }
+        vx += x * PLAYER_SPEED;
+        vz += z * PLAYER_SPEED;
+        jump ||= input.jump;
+      }
+      const input = inputs[inputs.length - 1]!;
+      p.lastSeq = input.seq;
+      const next: Vec3 = [vx, jump && Math.abs(v[1]) < 0.05 ? JUMP_SPEED : v[1], vz];
       physics.setLinearVelocity(p.entityId, next);
       const yaw = ((input.yaw % (2 * Math.PI)) * 180) / Math.PI;
       physics.setTransform(p.entityId, entity.position, quatFromEulerDeg([0, yaw, 0]));
     }
   }
 
-  /** The input to apply this tick (one per tick, see the class comment), or null to coast. */
-  private nextInput(p: Player, state: InputState): PlayerInput | null {
-    let input = p.queue.shift();
-    if (!input) {
-      if (!state.last || state.late || p.lastSeq - state.realSeq >= MAX_GUESSED_INPUTS) {
-        state.late = false;
-        this.watchBacklog(p, state, 0);
-        return null;
-      }
-      input = { ...state.last, seq: p.lastSeq + 1, jump: false };
-    } else {
-      state.realSeq = input.seq;
-      const surplus = this.watchBacklog(p, state, p.queue.length);
-      if (surplus > 0) {
-        const folded = p.queue.splice(0, surplus);
-        const jump = input.jump || folded.some((i) => i.jump);
-        input = { ...folded[folded.length - 1]!, jump };
-        state.realSeq = input.seq;
-      }
-    }
-    if (state.jump) input = { ...input, jump: true };
-    state.jump = false;
-    state.last = input;
-    p.lastSeq = input.seq;
-    return input;
-  }
-
-  /** Tracks the smallest backlog over INPUT_WINDOW; returns how many inputs to fold away now. */
-  private watchBacklog(p: Player, state: InputState, backlog: number): number {
+  /** The inputs to apply this tick: none, one, or two while working off a surplus (see the class comment). */
+  private nextInputs(p: Player, state: InputState): PlayerInput[] {
+    const backlog = Math.max(0, p.queue.length - 1);
     state.lowWater = Math.min(state.lowWater, backlog);
-    if (++state.windowTicks < INPUT_WINDOW) return 0;
-    const surplus = state.lowWater > MAX_INPUT_BACKLOG ? Math.min(p.queue.length, state.lowWater - MAX_INPUT_BACKLOG) : 0;
-    state.lowWater = Infinity;
-    state.windowTicks = 0;
-    return surplus;
+    if (++state.windowTicks >= INPUT_WINDOW) {
+      if (state.lowWater > MAX_INPUT_BACKLOG) state.surplus = state.lowWater - MAX_INPUT_BACKLOG;
+      state.lowWater = Infinity;
+      state.windowTicks = 0;
+    }
+    if (state.surplus > 0 && p.queue.length >= 2) {
+      state.surplus--;
+      return p.queue.splice(0, 2);
+    }
+    return p.queue.splice(0, 1);
   }
 
   private spawnPosition(): Vec3 {
