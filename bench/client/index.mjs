@@ -124,7 +124,7 @@ export async function run({ quick, progress, repo }) {
       notes: [
         `error = |prediction after input n - server position after input n|, compared when the snapshot acknowledging n arrives (the same tick on both sides); straight legs = inputs ${SETTLE} ticks or more after the last change of direction; p99 ${fmt(p99, 2)} cm: goal ${p99 <= GOAL_CM ? 'met' : 'NOT met'}`,
         'no prediction = at the same reconciliations, the distance from the server\'s position to the newest prediction: how far a client drawing the server\'s state would show the player from where its inputs put it',
-        'whole run: a turn that meets an empty input queue on the server is mispredicted (the server stands in for missing inputs by repeating the last one), corrected at the next snapshot',
+        'whole run: every reconciliation from the first key press on, turns included',
         `straight runs along x from the spawn point (-15, 15) towards x = 0 and back, clear of the crates and the moving platform; it ended ${p.ran === null ? '?' : fmt(p.ran, 1)} m from its start`,
       ],
     });
