@@ -242,8 +242,15 @@ async function drawCalls(extra: number): Promise<Record<string, number>> {
   return { calls, entities: sim.world.size, meshes, naiveCalls: meshes * (shadowCasters ? 2 : 1) };
 }
 
-/** Own-player prediction against a real server through a socket that adds `delayMs` each way; the player runs straight ahead (W held). */
-async function prediction(url: string, delayMs: number, seconds: number): Promise<Record<string, unknown>> {
+/**
+ * Own-player prediction against a real server through a socket that adds `delayMs` each way:
+ * once the player has landed, it runs straight along x from its spawn point (z = ±15, clear of
+ * the crates and of the moving platform, which the prediction does not simulate), W for
+ * `legSeconds` towards x = 0, then S as far back, for `seconds` in all. Returns every
+ * reconciliation's error, how far the server's position lay from the newest prediction then
+ * (what a client without prediction would show), and how many inputs after a turn it was.
+ */
+async function prediction(url: string, delayMs: number, seconds: number, legSeconds: number): Promise<Record<string, unknown>> {
   const scene = await loadBrowserScene('arena', RunMode.Client);
   const input = new PlayerInputSource(document.body);
   const delayed = (u: string): WebSocket => {
@@ -273,29 +280,54 @@ async function prediction(url: string, delayMs: number, seconds: number): Promis
     return proxy as unknown as WebSocket;
   };
   const session = new ConnectedPlay({ url, scene, input, name: 'bench', socket: delayed });
-  const start = performance.now();
-  let pressed = false;
-  let running = 0;
-  while (performance.now() - start < seconds * 1000 + 2000) {
-    await new Promise((r) => requestAnimationFrame(r));
-    session.frame(performance.now());
-    if (!pressed && session.ownPosition()) {
-      // Run straight for the rest of the window, turning along the arena's diagonal.
-      input.yaw = Math.atan2(session.ownPosition()![0], session.ownPosition()![2]);
-      window.dispatchEvent(new KeyboardEvent('keydown', { code: 'KeyW' }));
-      pressed = true;
-      running = session.predictionErrors.length;
-    }
-    // Stop before the wall: the arena is 40 m across, the run about 25 m.
-    const p = session.ownPosition();
-    if (pressed && p && Math.hypot(p[0], p[2]) > 0 && performance.now() - start > seconds * 1000) break;
+  const frame = () => new Promise((r) => requestAnimationFrame(r));
+  const deadline = performance.now() + 20_000;
+  // Joined, and landed: the spawn point drops the player half a metre.
+  let seen: number | null = null;
+  while (performance.now() < deadline) {
+    await frame();
+    const now = performance.now();
+    session.frame(now);
+    if (session.ownPosition() && session.predictionLog.length > 0) seen ??= now;
+    if (seen !== null && now - seen > 1000) break;
   }
-  window.dispatchEvent(new KeyboardEvent('keyup', { code: 'KeyW' }));
-  const errors = session.predictionErrors.slice(running + 30); // after a half-second of settling
+  const at = session.ownPosition();
+  const p0 = at ? [...at] : null;
+  if (!p0 || seen === null) throw new Error('prediction: the player never appeared');
+  input.yaw = p0[0]! < 0 ? -Math.PI / 2 : Math.PI / 2; // forward (W) is towards x = 0
+  // The sequence number of the newest input sampled, to know which inputs follow a turn.
+  let sampled = 0;
+  const sample = input.sample.bind(input);
+  input.sample = (seq: number) => {
+    sampled = seq;
+    return sample(seq);
+  };
+  const turns: number[] = [];
+  const first = session.predictionLog.length;
+  const start = performance.now();
+  let key = '';
+  while (performance.now() - start < seconds * 1000) {
+    const want = Math.floor((performance.now() - start) / (legSeconds * 1000)) % 2 === 0 ? 'KeyW' : 'KeyS';
+    if (want !== key) {
+      if (key) window.dispatchEvent(new KeyboardEvent('keyup', { code: key }));
+      window.dispatchEvent(new KeyboardEvent('keydown', { code: want }));
+      key = want;
+      turns.push(sampled + 1);
+    }
+    await frame();
+    session.frame(performance.now());
+  }
+  window.dispatchEvent(new KeyboardEvent('keyup', { code: key }));
+  // Per reconciliation: its error, its no-prediction lag, and how many inputs after the last turn it is.
+  const log = session.predictionLog.slice(first).map((r) => {
+    const turn = turns.filter((t) => t <= r.seq).pop();
+    return { error: r.error, lag: r.lag, sinceTurn: turn === undefined ? null : r.seq - turn };
+  });
   const ping = session.connection.pingMs;
+  const end = session.ownPosition();
   session.dispose();
   input.dispose();
-  return { errors, pingMs: ping };
+  return { log, pingMs: ping, ran: end ? Math.hypot(end[0] - p0[0]!, end[2] - p0[2]!) : null };
 }
 
 (window as unknown as { keelBench: unknown }).keelBench = { applyAndDraw, drawCalls, prediction };

@@ -83,6 +83,116 @@ describe('Predictor', () => {
     expect(Math.hypot(p[0] + 15, p[2] - 15)).toBeGreaterThan(10); // it ran
   });
 
+  /**
+   * The client's path and the server's path for one input stream, on one clock: each tick the
+   * client predicts its newest input and sends it (with the two before it, as ConnectedPlay
+   * does); messages reach the server `arrival(seq)` ticks later, in order (one socket); the
+   * server applies what it has queued and ticks; every third tick a snapshot goes back and is
+   * reconciled `back` ticks later. Returns every reconciliation's error and the arrival counts
+   * per server tick.
+   */
+  const stream = (inputs: (seq: number) => Omit<PlayerInput, 'seq'>, count: number, arrival: (seq: number) => number, back = 6) => {
+    const server = new Simulation({ scene, mode: RunMode.Server, logger: silentLogger() });
+    const players = new Players(server);
+    const player = players.join('p');
+    for (let t = 1; t <= 40; t++) server.tick(1 / 60, t); // land
+    const predictor = new Predictor(scene, new Map());
+    predictor.place(server.world.get(player.entityId)!.position);
+    const sent: { at: number; inputs: PlayerInput[] }[] = [];
+    const snapshots: { at: number; seq: number; position: Vec3 }[] = [];
+    const history: PlayerInput[] = [];
+    const errors: number[] = [];
+    const perTick: number[] = [];
+    let due = 0;
+    for (let t = 1; t <= count + 30; t++) {
+      if (t <= count) {
+        const input = { ...inputs(t), seq: t };
+        history.push(input);
+        predictor.step(input, 1 / 60, t);
+        due = Math.max(due, t + arrival(t)); // in order: never before the message sent earlier
+        sent.push({ at: due, inputs: history.slice(-3) });
+      }
+      let arrived = 0;
+      while (sent.length && sent[0]!.at <= t) {
+        arrived++;
+        players.enqueue(player, sent.shift()!.inputs);
+      }
+      perTick.push(arrived);
+      server.tick(1 / 60, 40 + t);
+      // Snapshots while the stream runs: once it ends the server has nothing to apply.
+      if (t % 3 === 0 && t <= count) snapshots.push({ at: t + back, seq: player.lastSeq, position: [...server.world.get(player.entityId)!.position] as Vec3 });
+      while (snapshots.length && snapshots[0]!.at <= t) {
+        const snap = snapshots.shift()!;
+        if (snap.seq === 0) continue;
+        const e = predictor.reconcile(snap.seq, snap.position);
+        if (e !== null) errors.push(e);
+      }
+    }
+    const ran = Math.hypot(predictor.position[0] + 15, predictor.position[2] - 15);
+    predictor.dispose();
+    server.dispose();
+    return { errors, perTick, ran };
+  };
+  /** A fixed pseudo-random sequence in [0, 1) (a test must not depend on Math.random). */
+  const noise = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+
+  it('predicts a straight run to the millimetre when inputs reach the server in bursts and gaps', () => {
+    const r = noise(7);
+    const jitter = Array.from({ length: 400 }, () => Math.floor(r() * 4)); // 0..3 ticks late, varying
+    const { errors, perTick, ran } = stream(() => ({ moveX: 0.6, moveZ: -0.8, jump: false, yaw: 1 }), 180, (seq) => 2 + jitter[seq]!);
+    // The schedule is what the test claims: ticks with 2+ messages and ticks with none while running.
+    expect(perTick.slice(5, 180).filter((n) => n >= 2).length).toBeGreaterThan(10);
+    expect(perTick.slice(5, 180).filter((n) => n === 0).length).toBeGreaterThan(10);
+    expect(errors.length).toBeGreaterThan(50);
+    expect(Math.max(...errors)).toBeLessThan(0.001);
+    expect(ran).toBeGreaterThan(15);
+  });
+
+  it('applies inputs sent in batches one per tick: a zig-zag run with jumps matches to the millimetre', () => {
+    // Three inputs per message, sent every third tick (a client at 20 Hz): the server receives
+    // them together and must still take one per tick, as the prediction did.
+    const zigzag = (seq: number) => ({ moveX: Math.floor(seq / 20) % 2 ? 1 : -0.2, moveZ: -1, jump: seq % 45 === 0, yaw: (seq % 30) / 10 });
+    const { errors, perTick } = stream(zigzag, 150, (seq) => 3 - ((seq - 1) % 3) + 1);
+    expect(perTick.filter((n) => n >= 3).length).toBeGreaterThan(20);
+    expect(errors.length).toBeGreaterThan(40);
+    expect(Math.max(...errors)).toBeLessThan(0.001);
+  });
+
+  it('replays from the server velocity: a push the client never saw is caught up in one reconciliation', () => {
+    // The server's player is thrown upwards after input 30 (a bounce pad, a hit): the position
+    // at that snapshot still agrees, the velocity does not. Snapshots come back 6 ticks late.
+    const runWith = (velocity: boolean) => {
+      const server = new Simulation({ scene, mode: RunMode.Server, logger: silentLogger() });
+      const players = new Players(server);
+      const player = players.join('p');
+      for (let t = 1; t <= 40; t++) server.tick(1 / 60, t);
+      const predictor = new Predictor(scene, new Map());
+      predictor.place(server.world.get(player.entityId)!.position);
+      const states = new Map<number, { p: Vec3; v: Vec3 }>();
+      const errors: number[] = [];
+      for (let seq = 1; seq <= 90; seq++) {
+        const input = run({ moveX: 0.6, moveZ: -0.8, jump: false, yaw: 1 }, seq);
+        predictor.step(input, 1 / 60, 40 + seq);
+        players.enqueue(player, [input]);
+        server.tick(1 / 60, 40 + seq);
+        if (seq === 30) server.physics.setLinearVelocity(player.entityId, [3.6, 4, -4.8]);
+        states.set(seq, { p: [...server.world.get(player.entityId)!.position] as Vec3, v: players.velocityOf(player)! });
+        const acked = seq - 6;
+        if (acked > 0 && acked % 3 === 0) errors.push(predictor.reconcile(acked, states.get(acked)!.p, velocity ? states.get(acked)!.v : undefined)!);
+      }
+      predictor.dispose();
+      server.dispose();
+      return errors; // errors[k] is for input 3(k + 1)
+    };
+    const withVelocity = runWith(true);
+    const positionOnly = runWith(false);
+    expect(withVelocity).toHaveLength(28);
+    // Input 30's snapshot agrees in position; with its velocity, every later one agrees too.
+    expect(Math.max(...withVelocity)).toBeLessThan(0.001);
+    // From the position alone the rise shows up a snapshot later and keeps being corrected.
+    expect(Math.max(...positionOnly.slice(10))).toBeGreaterThan(0.05);
+  });
+
   it('replays unacknowledged inputs from the server position and eases the visible correction', () => {
     const predictor = new Predictor(scene, new Map());
     predictor.place([-15, 0.5, 15]);

@@ -111,6 +111,9 @@ describe('connected play-test', () => {
     const back = await waitForKeel(alice, 'alice to rejoin', (k) => k.connected === true && Array.isArray(k.player), 40_000);
     expect(back.banner).toBeNull();
     await waitForKeel(bob, 'bob to rejoin', (k) => k.connected === true && k.players === 2, 40_000);
+    // The restarted server numbers players afresh: each still labels the other by its name.
+    await labelled(bob, 'alice');
+    await labelled(alice, 'bob');
     for (const p of [alice, bob]) expect(p.errors.filter((e) => !REFUSED_SOCKET.test(e))).toEqual([]);
   }, 120_000);
 });

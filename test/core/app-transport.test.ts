@@ -70,7 +70,7 @@ describe('ClientTransport in memory and the GameClient over it', () => {
     conns[0]!.send(encodeServer({ type: MessageType.Pong, id: 1 }));
     transport.flush();
     expect(early.state).toBe('connecting'); // a pong is harmless
-    conns[0]!.send(encodeServer({ type: MessageType.Snapshot, tick: 1, baseTick: 0, inputSeq: 0, created: [], destroyed: [], changed: [] }));
+    conns[0]!.send(encodeServer({ type: MessageType.Snapshot, tick: 1, baseTick: 0, inputSeq: 0, playerVelocity: [0, 0, 0], created: [], destroyed: [], changed: [] }));
     transport.flush();
     expect(early.reason).toBe('a snapshot arrived before the welcome');
 

@@ -1,6 +1,7 @@
 import * as THREE from 'three';
 import { RunMode, SceneError, worldFromScene, type Vec3 } from '../../core/index.js';
 import { Sounds } from '../audio/sounds.js';
+import { FpsCounter } from '../hud/fps-counter.js';
 import { Hud } from '../hud/hud.js';
 import { PlayerInputSource } from '../input/player-input.js';
 import { assetUrl, checkSceneName, loadBrowserScene, type BrowserScene } from '../scene/scene-source.js';
@@ -21,7 +22,7 @@ import { NameLabels } from './name-labels.js';
  *   tick       simulation tick (local) or newest server tick
  *   entities   entities in the drawn world
  *   players    players in the session
- *   fps        frames per second (smoothed)
+ *   fps        frames per second: frames drawn in the last second
  *   pingMs     round trip to the server, null when local
  *   drawCalls  draw calls of the last frame (shadow passes included)
  *   camera     the camera's position, [x, y, z]
@@ -83,12 +84,13 @@ export class ClientApp {
   private mode: KeelDebugHandle['mode'] = 'loading';
   private errorTitle: string | null = null;
   private bannerText: string | null = null;
-  private fps = 0;
+  private readonly fps = new FpsCounter();
   private lastFrame = 0;
   private drawCalls = 0;
   private raf = 0;
   private reloading = false;
-  private aimed = false;
+  /** The own player entity the camera was last turned for (a rejoin seats a new one). */
+  private aimed: object | null = null;
   private viewGeneration = 0;
 
   constructor(private readonly opts: ClientAppOptions) {
@@ -154,7 +156,7 @@ export class ClientApp {
       this.session = connected;
       this.mode = 'connected';
     }
-    this.aimed = false;
+    this.aimed = null;
     this.view = this.makeView(scene);
     if (this.session instanceof ConnectedPlay) {
       this.viewGeneration = this.session.sceneGeneration;
@@ -222,7 +224,7 @@ export class ClientApp {
     if (!session || !view) return;
     const dt = this.lastFrame ? Math.min(0.25, Math.max(0, (now - this.lastFrame) / 1000)) : 1 / 60;
     this.lastFrame = now;
-    if (dt > 0) this.fps = this.fps ? this.fps * 0.9 + (1 / dt) * 0.1 : 1 / dt;
+    this.fps.frame(now);
     for (const ev of session.frame(now)) {
       if (ev.type === 'jump') this.sounds.jump();
       else this.sounds.impact(ev.speed);
@@ -231,9 +233,12 @@ export class ClientApp {
     this.applyStatus(status);
     if (session instanceof ConnectedPlay && session.sceneGeneration !== this.viewGeneration) this.rebuildView(session);
     const own = session.ownPosition();
-    if (own && !this.aimed) {
-      // Start facing the middle of the scene, not whatever -Z shows from the spawn point.
-      this.aimed = true;
+    const ownEntity = session.ownEntityId === null ? undefined : session.world.get(session.ownEntityId);
+    if (own && ownEntity && this.aimed !== ownEntity) {
+      // Start facing the middle of the scene, not whatever -Z shows from the spawn point. Again
+      // after a rejoin: a restarted server seats players afresh, maybe at another spawn point,
+      // where the old heading faced the wall and left the other players out of view.
+      this.aimed = ownEntity;
       if (Math.hypot(own[0], own[2]) > 1) this.input.yaw = Math.atan2(own[0], own[2]);
     }
     let camera: THREE.PerspectiveCamera;
@@ -252,7 +257,7 @@ export class ClientApp {
     this.renderer.render(drawn.scene, camera);
     this.drawCalls = this.renderer.info.render.calls;
     this.labels?.render(camera);
-    this.hud.update(status, this.scene?.name ?? '', this.fps);
+    this.hud.update(status, this.scene?.name ?? '', this.fps.fps);
     this.hud.setHintVisible(own !== null && !this.input.locked && this.errorTitle === null);
   }
 
@@ -313,7 +318,7 @@ export class ClientApp {
         return app.session?.status().players ?? 0;
       },
       get fps() {
-        return Math.round(app.fps * 10) / 10;
+        return app.fps.fps;
       },
       get pingMs() {
         return app.session?.status().pingMs ?? null;

@@ -14,7 +14,7 @@ import {
 import type { PlayerInputSource } from '../input/player-input.js';
 import { FrameStepper } from '../loop/frame-stepper.js';
 import { GameConnection } from '../net/game-connection.js';
-import { Predictor } from '../net/predictor.js';
+import { Predictor, type Reconciliation } from '../net/predictor.js';
 import { SnapshotBuffer } from '../net/snapshot-buffer.js';
 import { loadBrowserScene, type BrowserScene } from '../scene/scene-source.js';
 import { ImpactDetector } from './impact-detector.js';
@@ -102,9 +102,9 @@ export class ConnectedPlay implements PlaySession {
     return this.welcome?.playerEntity ?? null;
   }
 
-  /** Errors found at reconciliation, metres. */
-  get predictionErrors(): readonly number[] {
-    return this.predictor?.errors ?? [];
+  /** Every reconciliation so far (input, error, no-prediction lag; metres), for benchmarks. */
+  get predictionLog(): readonly Reconciliation[] {
+    return this.predictor?.log ?? [];
   }
 
   frame(nowMs: number): SessionEvent[] {
@@ -216,7 +216,7 @@ export class ConnectedPlay implements PlaySession {
     if (own && predictor) {
       if (!predictor.ready || s.inputSeq === 0) {
         if (!predictor.ready) predictor.place(own.position);
-      } else predictor.reconcile(s.inputSeq, own.position);
+      } else predictor.reconcile(s.inputSeq, own.position, s.playerVelocity);
     }
   }
 

@@ -1,5 +1,6 @@
 import {
   Players,
+  POSITION_SCALE,
   RunMode,
   silentLogger,
   Simulation,
@@ -17,6 +18,17 @@ export const SNAP_DISTANCE = 2;
 export const SMOOTHING_RATE = 10;
 /** Inputs remembered for reconciliation and replay (4 s at 60 Hz). */
 const HISTORY = 256;
+/** Snapshots round positions to 1/POSITION_SCALE m: a prediction within half of that per axis agrees with the server. */
+const WIRE_TOLERANCE = 0.5 / POSITION_SCALE + 1e-9;
+/** Velocities travel as f32: closer than this (m/s) they agree. */
+const VELOCITY_TOLERANCE = 1e-3;
+
+/** One reconciliation: the input acknowledged, the prediction's error for it and the no-prediction lag, metres. */
+export interface Reconciliation {
+  seq: number;
+  error: number;
+  lag: number;
+}
 
 /**
  * Client-side prediction of the own player. The player runs in a local simulation of the
@@ -24,9 +36,9 @@ const HISTORY = 256;
  * per tick; each input is remembered with the position and velocity it led to.
  *
  * Reconciliation: a snapshot says which input the server applied last (`inputSeq`) and where
- * the player was then. When that differs from what was predicted for that input, the body is
- * put at the server's position (with the velocity predicted then) and every later input is
- * replayed on top of it, so the prediction continues from the server's state. The difference
+ * the player was then, and how fast it moved. When that differs from what was predicted for
+ * that input, the body is put at the server's position with the server's velocity and every
+ * later input is replayed on top of it, so the prediction continues from the server's state. The difference
  * between the old and the new prediction becomes a visual offset that decays at
  * SMOOTHING_RATE, so small corrections never snap; corrections past SNAP_DISTANCE (a teleport,
  * a respawn) apply at once.
@@ -48,8 +60,12 @@ export class Predictor {
   private readonly offset: Vec3 = [0, 0, 0];
   private readonly drawn: Vec3 = [0, 0, 0];
   private placed = false;
-  /** Size of each error found at reconciliation, metres (the benchmark reads it). */
-  readonly errors: number[] = [];
+  /**
+   * Each reconciliation (the benchmark reads them): the input acknowledged, the error found for
+   * it in metres, and how far the server's position lay from the newest prediction (what a
+   * client drawing the server's state instead of predicting would be off by).
+   */
+  readonly log: Reconciliation[] = [];
 
   constructor(scene: SceneDocument, heightfields: ReadonlyMap<string, HeightfieldData>) {
     // Only what never moves: other bodies are the server's to simulate.
@@ -96,10 +112,11 @@ export class Predictor {
   }
 
   /**
-   * Reconciles with the server's position of the player after input `seq`; returns the error
-   * in metres, or null when that input's prediction is no longer (or not yet) remembered.
+   * Reconciles with the server's position (and velocity, when known) of the player after input
+   * `seq`; returns the position error in metres, or null when that input's prediction is no
+   * longer (or not yet) remembered.
    */
-  reconcile(seq: number, server: Readonly<Vec3>): number | null {
+  reconcile(seq: number, server: Readonly<Vec3>, velocity?: Readonly<Vec3>): number | null {
     if (!this.placed) return null;
     let found = -1;
     let k = 0;
@@ -115,17 +132,23 @@ export class Predictor {
     if (found < 0) return null;
     const st = this.state;
     const o = found * 6;
-    const error = Math.hypot(server[0] - st[o]!, server[1] - st[o + 1]!, server[2] - st[o + 2]!);
-    this.errors.push(error);
-    if (this.errors.length > 4096) this.errors.splice(0, 2048);
+    const dx = server[0] - st[o]!;
+    const dy = server[1] - st[o + 1]!;
+    const dz = server[2] - st[o + 2]!;
+    const error = Math.hypot(dx, dy, dz);
+    const now = this.position;
+    this.log.push({ seq, error, lag: Math.hypot(server[0] - now[0], server[1] - now[1], server[2] - now[2]) });
+    if (this.log.length > 4096) this.log.splice(0, 2048);
     // Inputs up to `seq` are settled: forget them.
     this.count = k;
-    if (error < 1e-3) return error;
+    // Within the wire's rounding the prediction is the server's: keep its unrounded state.
+    const sameVelocity = !velocity || Math.hypot(velocity[0] - st[o + 3]!, velocity[1] - st[o + 4]!, velocity[2] - st[o + 5]!) < VELOCITY_TOLERANCE;
+    if (sameVelocity && Math.abs(dx) <= WIRE_TOLERANCE && Math.abs(dy) <= WIRE_TOLERANCE && Math.abs(dz) <= WIRE_TOLERANCE) return error;
     const before = this.position;
     const bx = before[0] + this.offset[0];
     const by = before[1] + this.offset[1];
     const bz = before[2] + this.offset[2];
-    this.setBody(server, [st[o + 3]!, st[o + 4]!, st[o + 5]!]);
+    this.setBody(server, velocity ? [velocity[0], velocity[1], velocity[2]] : [st[o + 3]!, st[o + 4]!, st[o + 5]!]);
     for (let r = k - 1; r >= 0; r--) {
       const i = (this.head - 1 - r + HISTORY) % HISTORY;
       this.advance(this.inputs[i]!);

@@ -349,7 +349,7 @@ export class GameSession {
         continue;
       }
       try {
-        this.transmit(c, replicator.encodeFor(c.replica, c.player.lastSeq));
+        this.transmit(c, replicator.encodeFor(c.replica, c.player.lastSeq, this.players!.velocityOf(c.player)));
       } catch (err) {
         this.fail(c, err, 'snapshot');
       }

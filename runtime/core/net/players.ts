@@ -6,10 +6,12 @@ import type { Simulation } from '../sim/simulation.js';
 /** Movement tuning; the server is authoritative, clients only send intents. */
 export const PLAYER_SPEED = 6;
 export const JUMP_SPEED = 5.5;
-/** Inputs applied per player per tick; more wait for the next tick. */
-export const MAX_INPUTS_PER_TICK = 4;
 /** Inputs queued per player; past this the oldest are dropped. */
 export const MAX_QUEUED_INPUTS = 32;
+/** Inputs a player may keep waiting for a whole INPUT_WINDOW before the surplus is worked off. */
+export const MAX_INPUT_BACKLOG = 3;
+/** Ticks over which the smallest input backlog is watched. */
+export const INPUT_WINDOW = 60;
 
 export interface Player {
   readonly id: number;
@@ -32,14 +34,38 @@ export interface Respawn {
   position: Vec3;
 }
 
+/** What the controller keeps per player between ticks. */
+interface InputState {
+  /** Smallest backlog left after a tick in this window, and ticks into the window. */
+  lowWater: number;
+  windowTicks: number;
+  /** Inputs still to work off two to a tick. */
+  surplus: number;
+}
+
 const COLORS = ['#e4572e', '#29335c', '#f3a712', '#669bbc', '#a8c686', '#8e44ad', '#16a085', '#d35400'];
 
 /**
  * Players of one simulation: each joins as a dynamic body at a spawn point (round robin) and
  * moves by the inputs it sends, applied in the tick's network-in phase, bounded and validated.
+ *
+ * A client predicts its own player by applying input n on its own tick n (runtime/browser/net/
+ * predictor.ts), so the server applies exactly one input per tick, in sequence order: the
+ * position it reports after input n is then the one the client predicted for n. Inputs arrive
+ * in bursts (frame hiccups, network jitter, the server's own catch-up ticks), so the queue is a
+ * jitter buffer:
+ * - a tick with no input queued holds the player's horizontal motion (as an input of no
+ *   movement would; it keeps falling): the inputs still cover the same ground, one tick each,
+ *   so a straight run, a turn or a stall costs the prediction nothing, and the queue is one
+ *   input deeper from then on, riding out jitter of that size;
+ * - a backlog that stayed above MAX_INPUT_BACKLOG for a whole INPUT_WINDOW is needless input lag
+ *   (a burst after a stall): the surplus is worked off two inputs to a tick, their moves added
+ *   (twice the ground in one tick, so on open ground the position after each pair is the one
+ *   predicted; the newest look wins, a jump in either counts).
  */
 export class Players {
   private readonly players = new Map<number, Player>();
+  private readonly inputs = new Map<Player, InputState>();
   private nextId = 1;
   private nextSpawn = 0;
 
@@ -91,11 +117,18 @@ export class Players {
     this.sim.world.add(checked.entity);
     const player: Player = { id, name, entityId, lastSeq: 0, queue: [], spawnPoint: spawn.id };
     this.players.set(id, player);
+    this.inputs.set(player, { lowWater: Infinity, windowTicks: 0, surplus: 0 });
     return player;
+  }
+
+  /** The linear velocity of the player's body (what a snapshot tells its client), or undefined without one. */
+  velocityOf(player: Player): Vec3 | undefined {
+    return this.sim.physics.hasBody(player.entityId) ? this.sim.physics.getLinearVelocity(player.entityId) : undefined;
   }
 
   leave(player: Player): void {
     this.players.delete(player.id);
+    this.inputs.delete(player);
     this.sim.world.remove(player.entityId);
   }
 
@@ -120,23 +153,53 @@ export class Players {
     const { physics } = this.sim;
     for (const p of this.players.values()) {
       const entity = this.sim.world.get(p.entityId);
-      if (!entity || !physics.hasBody(p.entityId) || p.queue.length === 0) continue;
-      const batch = p.queue.splice(0, MAX_INPUTS_PER_TICK);
-      const input = batch[batch.length - 1]!; // the newest intent wins within a tick
-      p.lastSeq = input.seq;
-      let { moveX: x, moveZ: z } = input;
-      const len = Math.hypot(x, z);
-      if (len > 1) {
-        x /= len;
-        z /= len;
-      }
+      const state = this.inputs.get(p);
+      if (!entity || !state || !physics.hasBody(p.entityId)) continue;
+      const inputs = this.nextInputs(p, state);
       const v = physics.getLinearVelocity(p.entityId);
-      const jump = batch.some((i) => i.jump) && Math.abs(v[1]) < 0.05;
-      const next: Vec3 = [x * PLAYER_SPEED, jump ? JUMP_SPEED : v[1], z * PLAYER_SPEED];
+      if (inputs.length === 0) {
+        // Nothing to apply: hold still on the ground plane, as the client's prediction did not move it this tick.
+        if (v[0] !== 0 || v[2] !== 0) physics.setLinearVelocity(p.entityId, [0, v[1], 0]);
+        continue;
+      }
+      // One input, or two while catching up: their moves add up, so the tick covers the ground of both.
+      let vx = 0;
+      let vz = 0;
+      let jump = false;
+      for (const input of inputs) {
+        let { moveX: x, moveZ: z } = input;
+        const len = Math.hypot(x, z);
+        if (len > 1) {
+          x /= len;
+          z /= len;
+        }
+        vx += x * PLAYER_SPEED;
+        vz += z * PLAYER_SPEED;
+        jump ||= input.jump;
+      }
+      const input = inputs[inputs.length - 1]!;
+      p.lastSeq = input.seq;
+      const next: Vec3 = [vx, jump && Math.abs(v[1]) < 0.05 ? JUMP_SPEED : v[1], vz];
       physics.setLinearVelocity(p.entityId, next);
       const yaw = ((input.yaw % (2 * Math.PI)) * 180) / Math.PI;
       physics.setTransform(p.entityId, entity.position, quatFromEulerDeg([0, yaw, 0]));
     }
+  }
+
+  /** The inputs to apply this tick: none, one, or two while working off a surplus (see the class comment). */
+  private nextInputs(p: Player, state: InputState): PlayerInput[] {
+    const backlog = Math.max(0, p.queue.length - 1);
+    state.lowWater = Math.min(state.lowWater, backlog);
+    if (++state.windowTicks >= INPUT_WINDOW) {
+      if (state.lowWater > MAX_INPUT_BACKLOG) state.surplus = state.lowWater - MAX_INPUT_BACKLOG;
+      state.lowWater = Infinity;
+      state.windowTicks = 0;
+    }
+    if (state.surplus > 0 && p.queue.length >= 2) {
+      state.surplus--;
+      return p.queue.splice(0, 2);
+    }
+    return p.queue.splice(0, 1);
   }
 
   /**

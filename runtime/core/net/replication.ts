@@ -1,4 +1,5 @@
 import type { Entity, World } from '../world/world.js';
+import type { Vec3 } from '../math/vec.js';
 import { Writer } from '../protocol/codec.js';
 import {
   diffPose,
@@ -7,6 +8,7 @@ import {
   newUpdate,
   quantizePose,
   setSnapshotInputSeq,
+  setSnapshotPlayerVelocity,
   writeSnapshot,
   writeUpdate,
   type EncodedCreate,
@@ -241,9 +243,10 @@ export class Replicator {
 
   /**
    * The snapshot to send `client` for the last captured tick, encoded, and records it as in
-   * flight. The bytes are the client's own (safe to hand to a socket).
+   * flight: with `inputSeq`, and the velocity of the client's player (zeros when not given). The
+   * bytes are the client's own (safe to hand to a socket).
    */
-  encodeFor(client: ReplicaClient, inputSeq: number): Uint8Array {
+  encodeFor(client: ReplicaClient, inputSeq: number, playerVelocity?: Readonly<Vec3>): Uint8Array {
     const base = client.ackedTick ? this.byTick.get(client.ackedTick) : undefined;
     const baseTick = base ? base.tick : 0;
     let shared = this.encoded.get(baseTick);
@@ -253,6 +256,7 @@ export class Replicator {
     }
     const bytes = shared.slice();
     setSnapshotInputSeq(bytes, inputSeq);
+    if (playerVelocity) setSnapshotPlayerVelocity(bytes, playerVelocity);
     client.inFlight.push(this.currentTick);
     if (client.inFlight.length > SNAPSHOT_HISTORY) client.inFlight.shift();
     return bytes;

@@ -122,6 +122,10 @@ export class Writer {
     return this;
   }
 
+  /**
+   * Reserves `n` bytes and returns their offset. Growing replaces `buf` and `view`, so a writer
+   * takes the offset first: `this.view.setX(this.room(n), v)` would write through the old view.
+   */
   private room(n: number): number {
     if (this.pos + n > this.buf.byteLength) {
       let size = this.buf.byteLength * 2;
@@ -137,33 +141,40 @@ export class Writer {
   }
 
   u8(v: number): this {
-    this.view.setUint8(this.room(1), v);
+    const at = this.room(1);
+    this.view.setUint8(at, v);
     return this;
   }
   u16(v: number): this {
-    this.view.setUint16(this.room(2), v, true);
+    const at = this.room(2);
+    this.view.setUint16(at, v, true);
     return this;
   }
   u32(v: number): this {
-    this.view.setUint32(this.room(4), v >>> 0, true);
+    const at = this.room(4);
+    this.view.setUint32(at, v >>> 0, true);
     return this;
   }
   i8(v: number): this {
-    this.view.setInt8(this.room(1), v);
+    const at = this.room(1);
+    this.view.setInt8(at, v);
     return this;
   }
   i16(v: number): this {
-    this.view.setInt16(this.room(2), v, true);
+    const at = this.room(2);
+    this.view.setInt16(at, v, true);
     return this;
   }
   /** Unsigned LEB128: 7 bits a byte, low bits first; 1 byte below 128. */
   varuint(v: number): this {
     if (!(v >= 0 && v <= 0xffffffff && Number.isInteger(v))) throw new RangeError(`varuint ${v} is not a 32-bit unsigned integer`);
     while (v >= 0x80) {
-      this.view.setUint8(this.room(1), (v & 0x7f) | 0x80);
+      const at = this.room(1);
+      this.view.setUint8(at, (v & 0x7f) | 0x80);
       v = Math.floor(v / 128);
     }
-    this.view.setUint8(this.room(1), v);
+    const at = this.room(1);
+    this.view.setUint8(at, v);
     return this;
   }
   i24(v: number): this {
@@ -174,11 +185,13 @@ export class Writer {
     return this;
   }
   f32(v: number): this {
-    this.view.setFloat32(this.room(4), v, true);
+    const at = this.room(4);
+    this.view.setFloat32(at, v, true);
     return this;
   }
   f64(v: number): this {
-    this.view.setFloat64(this.room(8), v, true);
+    const at = this.room(8);
+    this.view.setFloat64(at, v, true);
     return this;
   }
   str(s: string): this {

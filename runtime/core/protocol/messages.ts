@@ -1,5 +1,5 @@
 /**
- * keel wire protocol, version 4: binary WebSocket frames, one message per frame, the first byte
+ * keel wire protocol, version 5: binary WebSocket frames, one message per frame, the first byte
  * its type, integers little-endian. Defined once here and shared by the server, the browser
  * client and the Node bot client. Every decoder validates lengths, ranges and finiteness and
  * throws ProtocolError.
@@ -17,7 +17,7 @@
  * Server to client:
  *   Welcome  0x81  u16 protocol, str player entity, str scene, 32 bytes scene sha256,
  *                  u16 tick rate, u16 send rate, u32 tick
- *   Snapshot 0x82  u32 tick, u32 baseTick, u32 inputSeq,
+ *   Snapshot 0x82  u32 tick, u32 baseTick, u32 inputSeq, 3 × f32 player velocity,
  *                  u16 n, n × created:   u16 netId, str id, name, u16 length + components JSON, pose
  *                  u16 n, n × destroyed: u16 netId
  *                  u16 n, n × changed:   varuint netId gap, u8 codes, fields (see below)
@@ -29,6 +29,12 @@
  * empty name stands for the id, so an entity named by its id costs one byte. Names travel only
  * with created entries (an entity's first appearance, or a change of its name or components),
  * never with per-tick updates.
+ *
+ * A snapshot's inputSeq (the newest input of this client the server applied) and player velocity
+ * (new in version 5: the linear velocity of this client's player in m/s at the snapshot's tick,
+ * zeros when it has none) are the client's own; the rest is shared by every client with the same
+ * baseline. A predicting client replays its later inputs from the position and velocity the
+ * server had: the velocity carries what the position cannot (a jump's rise, a push).
  *
  * SceneChange announces that the server's scene file changed (new in version 3). A delta was
  * applied to the running world: its entities change through snapshots as usual, and the hash
@@ -64,7 +70,7 @@
 import { ProtocolError, Reader, Writer } from './codec.js';
 import type { Quat, Vec3 } from '../math/vec.js';
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Message type ids: client to server below 0x80, server to client from 0x80. */
 export const MessageType = {
@@ -204,6 +210,8 @@ export interface Snapshot {
   baseTick: number;
   /** Sequence number of the last input of this client applied. */
   inputSeq: number;
+  /** Linear velocity of this client's player at `tick`, m/s (zeros when it has none). */
+  playerVelocity: Vec3;
   created: EntityCreate[];
   destroyed: number[];
   /** In ascending netId order. */
@@ -471,24 +479,27 @@ export interface EncodedCreate {
   readonly pose: WirePose;
 }
 
-/** Byte offset of inputSeq in a snapshot frame: the one per-client field of a snapshot. */
+/** Byte offset of inputSeq in a snapshot frame; the player velocity follows it (the per-client fields of a snapshot). */
 const SNAPSHOT_INPUT_SEQ_AT = 9;
+const SNAPSHOT_PLAYER_VELOCITY_AT = SNAPSHOT_INPUT_SEQ_AT + 4;
 
 /**
  * Writes a whole snapshot from its parts: the changed entries come already written (by
  * `writeUpdate`, in ascending netId order), so a server writes them once for every client that
- * shares the baseline and sets each client's inputSeq with `setSnapshotInputSeq`.
+ * shares the baseline and sets each client's own fields with `setSnapshotInputSeq` and
+ * `setSnapshotPlayerVelocity`.
  */
 export function writeSnapshot(
   w: Writer,
-  head: { tick: number; baseTick: number; inputSeq: number },
+  head: { tick: number; baseTick: number; inputSeq: number; playerVelocity?: Readonly<Vec3> },
   created: readonly EncodedCreate[],
   destroyed: readonly number[],
   changedCount: number,
   changed: Uint8Array,
 ): void {
   if (created.length > 0xffff || destroyed.length > 0xffff || changedCount > 0xffff) throw new RangeError('more than 65535 entries in a snapshot list');
-  w.u8(MessageType.Snapshot).u32(head.tick).u32(head.baseTick).u32(head.inputSeq);
+  const v = head.playerVelocity ?? [0, 0, 0];
+  w.u8(MessageType.Snapshot).u32(head.tick).u32(head.baseTick).u32(head.inputSeq).f32(v[0]).f32(v[1]).f32(v[2]);
   w.u16(created.length);
   for (const c of created) {
     w.u16(c.netId).bytes(c.descriptor);
@@ -502,6 +513,12 @@ export function writeSnapshot(
 /** Sets the inputSeq of an encoded snapshot in place. */
 export function setSnapshotInputSeq(frame: Uint8Array, inputSeq: number): void {
   new DataView(frame.buffer, frame.byteOffset, frame.byteLength).setUint32(SNAPSHOT_INPUT_SEQ_AT, inputSeq >>> 0, true);
+}
+
+/** Sets the player velocity of an encoded snapshot in place (a non-finite component is sent as 0). */
+export function setSnapshotPlayerVelocity(frame: Uint8Array, velocity: Readonly<Vec3>): void {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  for (let i = 0; i < 3; i++) view.setFloat32(SNAPSHOT_PLAYER_VELOCITY_AT + 4 * i, Number.isFinite(velocity[i]) ? velocity[i]! : 0, true);
 }
 
 export function encodeClient(msg: ClientMessage, w = new Writer(64)): Uint8Array {
@@ -628,6 +645,7 @@ export function decodeServer(frame: Uint8Array): ServerMessage {
       const baseTick = r.u32('base tick');
       const inputSeq = r.u32('input seq');
       if (baseTick >= tick && baseTick !== 0) throw new ProtocolError(`base tick ${baseTick} not before tick ${tick}`);
+      const playerVelocity: Vec3 = [r.f32('player velocity x'), r.f32('player velocity y'), r.f32('player velocity z')];
       const created: EntityCreate[] = [];
       for (let n = r.u16('created count'), k = 0; k < n; k++) {
         const netId = r.u16('net id');
@@ -653,7 +671,7 @@ export function decodeServer(frame: Uint8Array): ServerMessage {
         prev = u.netId;
         changed.push(u);
       }
-      msg = { type, tick, baseTick, inputSeq, created, destroyed, changed };
+      msg = { type, tick, baseTick, inputSeq, playerVelocity, created, destroyed, changed };
       break;
     }
     case MessageType.Pong:

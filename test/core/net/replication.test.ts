@@ -147,7 +147,7 @@ describe('replication', () => {
     expect(prompt.bytes).toBeLessThan(never.bytes / 3);
   });
 
-  it('encodes once per baseline: clients that acked the same snapshot get the same bytes but for their inputSeq', () => {
+  it('encodes once per baseline: clients that acked the same snapshot get the same bytes but for their inputSeq and player velocity', () => {
     const world = new World();
     for (let i = 0; i < 10; i++) world.add(doc(`e-${i}`, [i, 0, 0]));
     const replicator = new Replicator(world);
@@ -158,10 +158,11 @@ describe('replication', () => {
     b.ack(3);
     for (const e of world.values()) world.setPose(e, [e.position[0], 1, 0]);
     replicator.capture(6);
-    const [ba, bb, bc] = [replicator.encodeFor(a, 7), replicator.encodeFor(b, 8), replicator.encodeFor(c, 9)];
+    const [ba, bb, bc] = [replicator.encodeFor(a, 7, [1.5, -0.25, 6]), replicator.encodeFor(b, 8), replicator.encodeFor(c, 9)];
     expect(ba).not.toBe(bb); // each client's own buffer
-    expect([...ba.subarray(13)]).toEqual([...bb.subarray(13)]);
+    expect([...ba.subarray(25)]).toEqual([...bb.subarray(25)]);
     expect([(decodeServer(ba) as Snapshot).inputSeq, (decodeServer(bb) as Snapshot).inputSeq]).toEqual([7, 8]);
+    expect([(decodeServer(ba) as Snapshot).playerVelocity, (decodeServer(bb) as Snapshot).playerVelocity]).toEqual([[1.5, -0.25, 6], [0, 0, 0]]);
     expect((decodeServer(ba) as Snapshot).baseTick).toBe(3);
     expect((decodeServer(bc) as Snapshot).baseTick).toBe(0);
     expect(ba.byteLength).toBeLessThan(bc.byteLength / 3);
@@ -169,7 +170,7 @@ describe('replication', () => {
 
   it('a mirror refuses a snapshot relative to a state it does not hold, one older than the last applied, and updates of entities its baseline lacks', () => {
     const m = new ClientMirror();
-    const s = (tick: number, baseTick: number): Snapshot => ({ type: MessageType.Snapshot, tick, baseTick, inputSeq: 0, created: [], destroyed: [], changed: [] });
+    const s = (tick: number, baseTick: number): Snapshot => ({ type: MessageType.Snapshot, tick, baseTick, inputSeq: 0, playerVelocity: [0, 0, 0], created: [], destroyed: [], changed: [] });
     expect(m.apply(s(10, 0))).toBe(true);
     expect(m.apply(s(13, 7))).toBe(false);
     expect(m.apply(s(13, 10))).toBe(true);

@@ -117,6 +117,7 @@ describe('server messages', () => {
       tick: 99,
       baseTick: 90,
       inputSeq: 5,
+      playerVelocity: [1.5, -2.25, 6],
       created: [{ netId: 1, id: 'crate-01', name: 'Crate', components: '{"mesh":{"shape":"box","size":[1,1,1]}}', pose }],
       destroyed: [7, 8],
       changed: [{ ...update, netId: 2 }],
@@ -133,7 +134,7 @@ describe('server messages', () => {
 
   it('sends only the fields that differ from the baseline, each in the fewest bytes that hold it exactly', () => {
     const base = quantizePose([1, 2, 3], quatFromEulerDeg([0, 30, 0]));
-    const head: Omit<Snapshot, 'changed'> = { type: MessageType.Snapshot, tick: 2, baseTick: 1, inputSeq: 0, created: [], destroyed: [] };
+    const head: Omit<Snapshot, 'changed'> = { type: MessageType.Snapshot, tick: 2, baseTick: 1, inputSeq: 0, playerVelocity: [0, 0, 0], created: [], destroyed: [] };
     const empty = encodeServer({ ...head, changed: [] }).byteLength;
     const cost = (cur: WirePose, netId = 1) => {
       const u = newUpdate();
@@ -159,7 +160,7 @@ describe('server messages', () => {
   });
 
   it('rejects bad snapshots: descending net ids, out-of-range results, bad rotation indexes', () => {
-    const head = new Writer().u8(MessageType.Snapshot).u32(5).u32(4).u32(0).u16(0).u16(0);
+    const head = new Writer().u8(MessageType.Snapshot).u32(5).u32(4).u32(0).f32(0).f32(0).f32(0).u16(0).u16(0);
     const twice = new Writer().bytes(head.written()).u16(2).varuint(3).u8(1).i8(1).varuint(0).u8(1).i8(1).finish();
     expect(() => decodeServer(twice)).toThrow(/ascend/);
     const badIndex = new Writer().bytes(head.written()).u16(1).varuint(1).u8(0xc0).u8(4).i16(0).i16(0).i16(0).finish();
@@ -167,20 +168,22 @@ describe('server messages', () => {
     const edge = quantizePose([16383.99, 0, 0], [0, 0, 0, 1]);
     const u = decodeServer(new Writer().bytes(head.written()).u16(1).varuint(1).u8(1).i8(100).finish()) as Snapshot;
     expect(() => applyUpdate(edge, u.changed[0]!)).toThrow(ProtocolError);
+    const nanVelocity = new Writer().u8(MessageType.Snapshot).u32(5).u32(4).u32(0).f32(0).f32(NaN).f32(0).u16(0).u16(0).u16(0).finish();
+    expect(() => decodeServer(nanVelocity)).toThrow(/player velocity y is not a finite number/);
     const future = new Writer().u8(MessageType.Snapshot).u32(5).u32(5).u32(0).u16(0).u16(0).u16(0).finish();
     expect(() => decodeServer(future)).toThrow(/base tick/);
   });
 
   it('carries names in created entries: one byte for an entity named by its id, the UTF-8 otherwise; refuses oversized or malformed ones', () => {
     const pose = quantizePose([0, 1, 0], [0, 0, 0, 1]);
-    const snap = (name: string): Snapshot => ({ type: MessageType.Snapshot, tick: 3, baseTick: 0, inputSeq: 0, created: [{ netId: 4, id: 'player-2', name, components: '{}', pose }], destroyed: [], changed: [] });
+    const snap = (name: string): Snapshot => ({ type: MessageType.Snapshot, tick: 3, baseTick: 0, inputSeq: 0, playerVelocity: [0, 0, 0], created: [{ netId: 4, id: 'player-2', name, components: '{}', pose }], destroyed: [], changed: [] });
     const plain = encodeServer(snap('player-2'));
     expect((decodeServer(plain) as Snapshot).created[0]!.name).toBe('player-2');
     const named = encodeServer(snap('Zoë'));
     expect((decodeServer(named) as Snapshot).created[0]!.name).toBe('Zoë');
     expect(named.byteLength - plain.byteLength).toBe(new TextEncoder().encode('Zoë').byteLength);
-    const empty = new Writer().u8(MessageType.Snapshot).u32(3).u32(0).u32(0).u16(1).u16(4).str('player-2').varuint(0).u16(2).bytes(new TextEncoder().encode('{}'));
-    const withoutName = new Writer().u8(MessageType.Snapshot).u32(3).u32(0).u32(0).u16(1).u16(4).str('player-2').u16(2).bytes(new TextEncoder().encode('{}'));
+    const empty = new Writer().u8(MessageType.Snapshot).u32(3).u32(0).u32(0).f32(0).f32(0).f32(0).u16(1).u16(4).str('player-2').varuint(0).u16(2).bytes(new TextEncoder().encode('{}'));
+    const withoutName = new Writer().u8(MessageType.Snapshot).u32(3).u32(0).u32(0).f32(0).f32(0).f32(0).u16(1).u16(4).str('player-2').u16(2).bytes(new TextEncoder().encode('{}'));
     writePose(empty, pose);
     writePose(withoutName, pose);
     expect(plain).toEqual(empty.u16(0).u16(0).finish());
@@ -188,7 +191,7 @@ describe('server messages', () => {
     const longest = 'é'.repeat(MAX_ENTITY_NAME_BYTES / 2);
     expect((decodeServer(encodeServer(snap(longest))) as Snapshot).created[0]!.name).toBe(longest);
     expect(() => encodeServer(snap(`${longest}x`))).toThrow(/name of player-2 exceeds/);
-    const head = () => new Writer().u8(MessageType.Snapshot).u32(3).u32(0).u32(0).u16(1).u16(4).str('player-2');
+    const head = () => new Writer().u8(MessageType.Snapshot).u32(3).u32(0).u32(0).f32(0).f32(0).f32(0).u16(1).u16(4).str('player-2');
     expect(() => decodeServer(head().varuint(MAX_ENTITY_NAME_BYTES + 1).finish())).toThrow(/name of player-2 is 513 bytes/);
     expect(() => decodeServer(head().varuint(2).bytes(new Uint8Array([0xc3, 0x28])).u16(0).finish())).toThrow(/name or components of player-2 are not valid UTF-8/);
   });
@@ -197,7 +200,7 @@ describe('server messages', () => {
     let seed = 777;
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
     for (let n = 0; n < 3000; n++) {
-      const frame = new Writer().u8(MessageType.Snapshot).u32(9).u32(n % 2).u32(0).u16(0).u16(0).u16(1 + (rand() % 4)).bytes(new Uint8Array(rand() % 30).map(rand)).finish();
+      const frame = new Writer().u8(MessageType.Snapshot).u32(9).u32(n % 2).u32(0).f32(0).f32(0).f32(0).u16(0).u16(0).u16(1 + (rand() % 4)).bytes(new Uint8Array(rand() % 30).map(rand)).finish();
       try {
         const s = decodeServer(frame) as Snapshot;
         for (const c of s.changed) applyUpdate(newPose(), c);
