@@ -553,6 +553,7 @@ export class Viewport {
       this.overlays.rebuild(this.editSim.world.values(), new Set(this.store.selection.value), { colliders: viewportSettings.colliders.value, spawns: viewportSettings.spawns.value });
     }
     this.overlays.group.visible = !this.playSim;
+    this.view.coarse = this.quality.isReduced;
     view.sync();
     this.renderer.info.reset();
     const t1 = performance.now();
