@@ -556,6 +556,10 @@ function debugHandle(store: EditorStore, vp: Viewport) {
         },
       };
     },
+    /** Frames the viewport has drawn since the page opened. */
+    get framesDrawn() {
+      return vp.framesDrawn;
+    },
     /** The last frame's WebGL draw, ms. */
     get lastDrawMs() {
       return vp.lastDrawMs;

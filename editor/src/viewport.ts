@@ -81,6 +81,8 @@ export class Viewport {
   private drawnAt: number | null = null;
   /** Longest frame (world sync and drawing) so far, ms (the bench reads it). */
   longestFrameMs = 0;
+  /** Frames drawn so far (a save or an idle editor must not add to it). */
+  framesDrawn = 0;
   /** How long the last frame's WebGL draw took, ms. */
   lastDrawMs = 0;
   /**
@@ -560,7 +562,10 @@ export class Viewport {
     if (this.drawing) this.renderer.render(view.scene, this.camera);
     const t2 = performance.now();
     this.lastDrawMs = t2 - t1;
-    if (this.drawing) this.drawnAt = now;
+    if (this.drawing) {
+      this.drawnAt = now;
+      this.framesDrawn++;
+    }
     this.longestFrameMs = Math.max(this.longestFrameMs, t2 - t0);
   };
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { InteractionQuality, type QualityTarget } from '../../runtime/browser/view/interaction-quality.js';
 
-const target = (ratio: number): QualityTarget & { sets: number[] } => {
+const target = (ratio: number): QualityTarget & { ratio: number; sets: number[] } => {
   const t = {
     ratio,
     sets: [] as number[],
