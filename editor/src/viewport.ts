@@ -73,6 +73,7 @@ export class Viewport {
   /** Whether the edit view needs drawing: it is drawn on change only, never idly each frame. */
   private needsRender = true;
   private ctrlHeld = false;
+  private snapChanging = false;
   private readonly keys = new Set<string>();
   /** True while the right button flies the camera (WASD then moves instead of switching tools). */
   flying = false;
@@ -128,7 +129,9 @@ export class Viewport {
     this.gizmo = new TransformControls(this.camera, this.canvas);
     this.gizmo.addEventListener('dragging-changed', (e) => this.onDragging(Boolean((e as unknown as { value: boolean }).value)));
     this.gizmo.addEventListener('objectChange', () => this.onGizmoMove());
-    this.gizmo.addEventListener('change', () => this.invalidate());
+    this.gizmo.addEventListener('change', () => {
+      if (!this.snapChanging) this.invalidate();
+    });
 
     this.editSim = this.makeSim(store.doc.value, RunMode.Editor);
     this.view = this.makeView(this.editSim, store.doc.value);
@@ -260,9 +263,16 @@ export class Viewport {
 
   private applySnap(): void {
     const on = viewportSettings.snap.value !== this.ctrlHeld;
-    this.gizmo.setTranslationSnap(on ? viewportSettings.snapStep.value : null);
-    this.gizmo.setRotationSnap(on ? THREE.MathUtils.degToRad(viewportSettings.angleStep.value) : null);
-    this.gizmo.setScaleSnap(on ? 0.1 : null);
+    // Snapping changes nothing drawn: the gizmo's change events are not redraws here (Ctrl, as
+    // in Ctrl+S, would otherwise redraw the whole scene twice).
+    this.snapChanging = true;
+    try {
+      this.gizmo.setTranslationSnap(on ? viewportSettings.snapStep.value : null);
+      this.gizmo.setRotationSnap(on ? THREE.MathUtils.degToRad(viewportSettings.angleStep.value) : null);
+      this.gizmo.setScaleSnap(on ? 0.1 : null);
+    } finally {
+      this.snapChanging = false;
+    }
   }
 
   private onDragging(dragging: boolean): void {
