@@ -74,6 +74,8 @@ export class Viewport {
   private needsRender = true;
   private ctrlHeld = false;
   private snapChanging = false;
+  /** A pointer move over the gizmo asked for a redraw since the last frame. */
+  private hovering = false;
   private readonly keys = new Set<string>();
   /** True while the right button flies the camera (WASD then moves instead of switching tools). */
   flying = false;
@@ -392,7 +394,11 @@ export class Viewport {
       this.camera.quaternion.setFromEuler(euler);
       return;
     }
-    if (this.gizmo.object) this.needsRender = true; // hover highlight of the handles
+    if (this.gizmo.object) {
+      this.needsRender = true; // hover highlight of the handles
+      // Pointing at the gizmo is part of the interaction: its redraws are interactive frames.
+      this.hovering = true;
+    }
     const d = this.down;
     if (!d || d.onGizmo) return;
     const r = this.container.getBoundingClientRect();
@@ -551,7 +557,8 @@ export class Viewport {
     this.fly(dt);
     if (this.flying) this.needsRender = true;
     // Interactions in the edit world only: Play draws every frame at full quality as the client does.
-    if (this.quality.beforeFrame(now, !this.playSim && (this.drag !== null || this.orbiting || this.flying))) this.needsRender = true;
+    if (this.quality.beforeFrame(now, !this.playSim && (this.drag !== null || this.orbiting || this.flying || this.hovering))) this.needsRender = true;
+    this.hovering = false;
     const view = this.playView ?? this.view;
     const resized = resizeToDisplay(this.renderer, this.camera);
     // Drawn on change only: a large scene in software WebGL takes long to draw, and an idle
