@@ -8,8 +8,11 @@
  *            main-thread task seen by a PerformanceObserver('longtask'), and how many tasks
  *            were over 50 ms; once drawn, once with the WebGL draw off (the editor's own
  *            work), and the draw of one frame with no drag (the software-rendering floor)
- *   save     Ctrl+S to the save being acknowledged (PUT, validation, canonical write), both
- *            scenes, median of 3 (1 with --quick)
+ *            (adaptive quality on: the drag's own tasks and the full-quality frame after release
+ *            apart)
+ *   save     Ctrl+S to the save being acknowledged (PUT, validation, canonical write, rename),
+ *            both scenes, p50 of 15 saves (5 with --quick), with the save's marked stages
+ *            (keel:save:*), a bare fetch PUT of the same document and frames drawn meanwhile
  *   bundle   `vite build` of the editor page: JS the page loads, raw and gzip
  */
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -97,6 +100,8 @@ export async function run({ quick, progress, repo }) {
     const draws = await page.evaluate(async () => {
       const k = window.keelEditor;
       const out = [];
+      // Full quality: no interaction is going on, so every frame here is drawn at the full pixel
+      // ratio with its shadow pass.
       for (let i = 0; i < 5; i++) {
         const seen = [];
         const obs = new PerformanceObserver((list) => seen.push(...list.getEntries().map((e) => e.duration)));
@@ -116,7 +121,7 @@ export async function run({ quick, progress, repo }) {
         window.keelEditor.drawing = on;
         window.__longTasks = [];
         window.__longObserver?.disconnect();
-        window.__longObserver = new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => e.duration)));
+        window.__longObserver = new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => [e.startTime, e.duration])));
         window.__longObserver.observe({ type: 'longtask' });
       }, drawing);
       const at = await page.evaluate(() => window.keelEditor.gizmoHandle('X'));
@@ -125,48 +130,106 @@ export async function run({ quick, progress, repo }) {
       await page.mouse.move(at.x, at.y);
       await page.mouse.down();
       for (let i = 1; i <= moves; i++) await page.mouse.move(at.x + i * 3, at.y);
+      // Tasks that began before the release: the drag itself; after it, the full-quality frame.
+      const upAt = await page.evaluate(() => performance.now());
       await page.mouse.up();
       const dragMs = performance.now() - t0;
       await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
-      const long = await page.evaluate(() => window.__longTasks);
+      const all = await page.evaluate(() => window.__longTasks);
+      const long = all.filter(([start]) => start < upAt).map(([, d]) => d);
+      const settle = all.filter(([start]) => start >= upAt).map(([, d]) => d);
       const steps = await page.evaluate(() => window.keelEditor.history.labels.at(-1));
       await page.evaluate(() => (window.keelEditor.drawing = true));
-      return [drawing ? 'drawn (whole frame)' : 'not drawn (editor work alone)', String(moves), dragMs.toFixed(0), long.length ? Math.max(...long).toFixed(0) : '< 50', String(long.length), String(steps)];
+      const q = await page.evaluate(() => window.keelEditor.quality);
+      return [
+        drawing ? 'drawn (adaptive quality, as a user sees it)' : 'not drawn (editor work alone)',
+        String(moves),
+        dragMs.toFixed(0),
+        long.length ? Math.max(...long).toFixed(0) : '< 50',
+        long.length ? median(long).toFixed(0) : '-',
+        String(long.length),
+        settle.length ? Math.max(...settle).toFixed(0) : '< 50',
+        drawing ? `${q.lowestRatio} of ${q.fullRatio}` : '-',
+        String(steps),
+      ];
     };
     const dragRows = [await drag('e-20', true), await drag('e-30', false)];
     tables.push({
       title: 'Editor: gizmo drag in the 2000-entity scene',
-      columns: ['frames', 'mouse moves', 'drag wall ms', 'longest main-thread task ms', 'tasks > 50 ms', 'undo step'],
+      columns: ['frames', 'mouse moves', 'drag wall ms', 'longest main-thread task ms', 'median task > 50 ms', 'tasks > 50 ms', 'after release (full-quality frame) ms', 'lowest pixel ratio', 'undo step'],
       rows: dragRows,
       notes: [
-        `goal (issue 10): longest task < 50 ms. The floor is software WebGL drawing one frame of the scene, longest task per redraw with no drag: ${draws.map((d) => (d ? d.toFixed(0) : '< 50')).join(', ')} ms (headless chromium, SwiftShader)`,
+        `goal (issue 10): longest task < 50 ms, judged on the drawn drag. The floor is software WebGL drawing one full-quality frame of the scene (full pixel ratio, shadow pass), longest task per redraw with no drag: ${draws.map((d) => (d ? d.toFixed(0) : '< 50')).join(', ')} ms (headless chromium, SwiftShader)`,
+        'adaptive quality: while a drag, orbit or flight lasts, frames over 33 ms are drawn at a lower pixel ratio (down to 0.25) with the shadow map frozen; one full-quality frame follows 150 ms after it ends',
         'not drawn: the same drag with the WebGL draw switched off (window.keelEditor.drawing = false), every other part of each frame still running',
       ],
     });
 
     const saveRows = [];
+    const saves = quick ? 5 : 15;
     for (const scene of ['arena', 'big']) {
       progress(`saving ${scene}`);
       await open(scene);
       const times = [];
-      for (let i = 0; i < warmRuns; i++) {
+      /** @type {Record<string, number[]>} */
+      const stages = {};
+      for (let i = 0; i < saves; i++) {
         const first = await page.evaluate(() => window.keelEditor.doc.entities.find((e) => e.components.transform)?.id);
         await page.click(`[data-entity-id="${first}"]`);
         const idx = await page.evaluate((id) => window.keelEditor.doc.entities.findIndex((e) => e.id === id), first);
         await page.fill(`[data-pointer="/entities/${idx}/components/transform/position/0"]`, String(100 + i));
         await page.evaluate(() => document.activeElement?.blur());
-        // The edit's own frame is drawn (in software, seconds for the big scene) before the save starts.
-        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 100)))));
+        // The edit's own frame is drawn (in software, about a second for the big scene) before the
+        // save starts: waited for until two animation frames in a row come within 50 ms (at most 10 s).
+        await page.evaluate(async () => {
+          const end = performance.now() + 10_000;
+          let last = await new Promise((r) => requestAnimationFrame(r));
+          for (let calm = 0; calm < 2 && performance.now() < end; ) {
+            const t = await new Promise((r) => requestAnimationFrame(r));
+            calm = t - last < 50 ? calm + 1 : 0;
+            last = t;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        });
+        await page.evaluate(() => performance.clearMeasures());
+        const f0 = await page.evaluate(() => window.keelEditor.framesDrawn);
         const s0 = performance.now();
         await page.keyboard.press('Control+s');
         // Polled on a timer, not per animation frame: the acknowledgement does not wait for a frame.
+        // The server answers after the temp file is renamed over the scene: acknowledged = renamed.
         await page.waitForFunction(() => window.keelEditor.dirty === false, null, { timeout: 60_000, polling: 5 });
         times.push(performance.now() - s0);
+        (stages.frames ??= []).push((await page.evaluate(() => window.keelEditor.framesDrawn)) - f0);
+        const marks = await page.evaluate(() => performance.getEntriesByType('measure').filter((m) => m.name.startsWith('keel:save')).map((m) => [m.name, m.duration]));
+        for (const [name, ms] of marks) (stages[name] ??= []).push(ms);
       }
+      // The same PUT from the page with nothing of the editor around it (fetch alone), for comparison.
+      const raw = await page.evaluate(async ({ scene, n }) => {
+        const body = JSON.stringify(window.keelEditor.doc);
+        const token = document.querySelector('meta[name="keel-token"]')?.content ?? '';
+        const out = [];
+        for (let i = 0; i < n; i++) {
+          const t0 = performance.now();
+          const res = await fetch(`/__keel/scenes/${scene}.json`, { method: 'PUT', headers: { 'Content-Type': 'application/json', 'If-Match': '*', 'X-Keel-Token': token }, body });
+          await res.json();
+          out.push(performance.now() - t0);
+        }
+        return out;
+      }, { scene, n: saves });
+      stages['raw PUT'] = raw;
       const bytes = (await readFile(join(scenesDir, `${scene}.json`))).length;
-      saveRows.push([scene, String(bytes), median(times).toFixed(0)]);
+      const st = (name) => (stages[name]?.length ? median(stages[name]).toFixed(1) : '-');
+      saveRows.push([scene, String(bytes), median(times).toFixed(0), st('keel:save'), st('keel:save:serialise'), st('keel:save:request'), st('keel:save:answer'), st('keel:save:bookkeeping'), st('raw PUT'), String(Math.max(...stages.frames))]);
     }
-    tables.push({ title: `Editor: save round trip, Ctrl+S to acknowledged (ms, median of ${warmRuns})`, columns: ['scene', 'file bytes', 'ms'], rows: saveRows });
+    tables.push({
+      title: `Editor: save round trip in the browser, Ctrl+S to acknowledged (file renamed) (ms, p50 of ${saves} saves)`,
+      columns: ['scene', 'file bytes', 'key press to acknowledged', 'save handler', 'serialise', 'PUT to response', 'answer read', 'after-save bookkeeping', 'bare fetch PUT from the page', 'frames drawn during a save (most)'],
+      rows: saveRows,
+      notes: [
+        'goal (issue 10): < 30 ms p50 for a 1 MiB scene (big, 2000 entities); the dev server alone is bench editor-core',
+        'save handler: the editor\'s save function from its start to the acknowledgement shown (performance.measure keel:save*); key press to acknowledged adds the key event reaching the page and the poll',
+      ],
+    });
   } finally {
     await browser.close().catch(() => undefined);
     await server.close();

@@ -91,15 +91,19 @@ function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[];
 
   const save = async (ifMatch = store.hash.value): Promise<void> => {
     if (store.saving.value || store.playing.value) return;
+    const t0 = performance.now();
     store.saving.value = true;
     const doc = store.doc.value;
     const r = await saveScene(store.name, doc, ifMatch);
+    const t1 = performance.now();
     store.saving.value = false;
     if (r.status === 'saved') {
       if (store.doc.value === doc) store.markSaved(r.hash);
       else store.hash.value = r.hash;
       store.serverProblems.value = [];
       store.message.value = { text: `Saved scenes/${store.name}.json`, kind: 'info' };
+      performance.measure('keel:save:bookkeeping', { start: t1, end: performance.now() });
+      performance.measure('keel:save', { start: t0, end: performance.now() });
     } else if (r.status === 'conflict') {
       store.dialog.value = {
         id: 'conflict',
@@ -530,6 +534,31 @@ function debugHandle(store: EditorStore, vp: Viewport) {
     /** The camera's position and the directions it looks along and holds up, world space. */
     get camera() {
       return vp.cameraPose();
+    },
+    /**
+     * Adaptive interaction quality: the pixel ratio drawn now, the full-quality one, the lowest
+     * of the current or last interaction, whether frames are reduced, the last full frame's draw
+     * ms; `budgetMs` can be changed (frames over it during an interaction are drawn smaller).
+     */
+    get quality() {
+      const q = vp.quality;
+      return {
+        ratio: q.ratio,
+        fullRatio: q.fullRatio,
+        lowestRatio: q.lowestRatio,
+        reduced: q.isReduced,
+        fullDrawMs: q.fullDrawMs,
+        get budgetMs() {
+          return q.budgetMs;
+        },
+        set budgetMs(ms: number) {
+          q.budgetMs = ms;
+        },
+      };
+    },
+    /** Frames the viewport has drawn since the page opened. */
+    get framesDrawn() {
+      return vp.framesDrawn;
     },
     /** The last frame's WebGL draw, ms. */
     get lastDrawMs() {

@@ -14,7 +14,7 @@ import { App, editorPlayPlugins, eulerDegFromQuat, localPose, quatFromEulerDeg, 
 import type { SceneEdit } from '../../runtime/core/edit/scene-edit.js';
 import { FrameStepper } from '../../runtime/browser/loop/frame-stepper.js';
 import { assetUrl } from '../../runtime/browser/scene/scene-source.js';
-import { createRenderer, loadGlb, resizeToDisplay, WorldView } from '../../runtime/browser/view/index.js';
+import { createRenderer, InteractionQuality, loadGlb, resizeToDisplay, WorldView } from '../../runtime/browser/view/index.js';
 import { halfExtents, Overlays } from './overlays.js';
 import type { EditorStore } from './store.js';
 
@@ -73,12 +73,19 @@ export class Viewport {
   /** Whether the edit view needs drawing: it is drawn on change only, never idly each frame. */
   private needsRender = true;
   private ctrlHeld = false;
+  private snapChanging = false;
+  /** A pointer move over the gizmo asked for a redraw since the last frame. */
+  private hovering = false;
   private readonly keys = new Set<string>();
   /** True while the right button flies the camera (WASD then moves instead of switching tools). */
   flying = false;
   private lastFrame = 0;
+  /** When the last drawn frame began (rAF time), or null when the last frame drew nothing. */
+  private drawnAt: number | null = null;
   /** Longest frame (world sync and drawing) so far, ms (the bench reads it). */
   longestFrameMs = 0;
+  /** Frames drawn so far (a save or an idle editor must not add to it). */
+  framesDrawn = 0;
   /** How long the last frame's WebGL draw took, ms. */
   lastDrawMs = 0;
   /**
@@ -86,6 +93,13 @@ export class Viewport {
    * time the editor's own work apart from software rendering.
    */
   drawing = true;
+  /**
+   * Adaptive interaction quality: a drag, orbit or flight over a scene too heavy for the frame
+   * budget draws at a lower pixel ratio with frozen shadows, and full quality once idle.
+   */
+  readonly quality: InteractionQuality;
+  /** True while the orbit controls move the camera (orbit, pan, zoom). */
+  private orbiting = false;
   readonly disposers: (() => void)[] = [];
 
   constructor(
@@ -98,6 +112,7 @@ export class Viewport {
     this.marquee.className = 'marquee';
     container.append(this.canvas, this.marquee);
     this.renderer = createRenderer({ canvas: this.canvas });
+    this.quality = new InteractionQuality(this.renderer);
     this.camera.position.set(18, 16, 22);
 
     // Registered before the controls' own listeners, so it decides what a left press does.
@@ -110,11 +125,15 @@ export class Viewport {
     this.orbit.target.set(0, 0, 0);
     this.orbit.update();
     this.orbit.addEventListener('change', () => this.invalidate());
+    this.orbit.addEventListener('start', () => (this.orbiting = true));
+    this.orbit.addEventListener('end', () => (this.orbiting = false));
 
     this.gizmo = new TransformControls(this.camera, this.canvas);
     this.gizmo.addEventListener('dragging-changed', (e) => this.onDragging(Boolean((e as unknown as { value: boolean }).value)));
     this.gizmo.addEventListener('objectChange', () => this.onGizmoMove());
-    this.gizmo.addEventListener('change', () => this.invalidate());
+    this.gizmo.addEventListener('change', () => {
+      if (!this.snapChanging) this.invalidate();
+    });
 
     this.editSim = this.makeSim(store.doc.value, RunMode.Editor);
     this.view = this.makeView(this.editSim, store.doc.value);
@@ -246,17 +265,20 @@ export class Viewport {
 
   private applySnap(): void {
     const on = viewportSettings.snap.value !== this.ctrlHeld;
-    this.gizmo.setTranslationSnap(on ? viewportSettings.snapStep.value : null);
-    this.gizmo.setRotationSnap(on ? THREE.MathUtils.degToRad(viewportSettings.angleStep.value) : null);
-    this.gizmo.setScaleSnap(on ? 0.1 : null);
+    // Snapping changes nothing drawn: the gizmo's change events are not redraws here (Ctrl, as
+    // in Ctrl+S, would otherwise redraw the whole scene twice).
+    this.snapChanging = true;
+    try {
+      this.gizmo.setTranslationSnap(on ? viewportSettings.snapStep.value : null);
+      this.gizmo.setRotationSnap(on ? THREE.MathUtils.degToRad(viewportSettings.angleStep.value) : null);
+      this.gizmo.setScaleSnap(on ? 0.1 : null);
+    } finally {
+      this.snapChanging = false;
+    }
   }
 
   private onDragging(dragging: boolean): void {
     this.orbit.enabled = !dragging;
-    // The shadow pass draws the whole scene again: during a drag the shadows of the moment it
-    // began are kept, and drawn anew when it ends.
-    this.renderer.shadowMap.autoUpdate = !dragging;
-    if (!dragging) this.renderer.shadowMap.needsUpdate = true;
     if (dragging) {
       const world = this.editSim.world;
       const doc = this.store.doc.value;
@@ -372,7 +394,11 @@ export class Viewport {
       this.camera.quaternion.setFromEuler(euler);
       return;
     }
-    if (this.gizmo.object) this.needsRender = true; // hover highlight of the handles
+    if (this.gizmo.object) {
+      this.needsRender = true; // hover highlight of the handles
+      // Pointing at the gizmo is part of the interaction: its redraws are interactive frames.
+      this.hovering = true;
+    }
     const d = this.down;
     if (!d || d.onGizmo) return;
     const r = this.container.getBoundingClientRect();
@@ -522,9 +548,17 @@ export class Viewport {
   private frame = (now: number): void => {
     this.raf = requestAnimationFrame(this.frame);
     const dt = this.lastFrame ? Math.min(0.1, (now - this.lastFrame) / 1000) : 0;
+    // What the last drawn frame cost: its draw call may return at once while the GPU (or a
+    // software rasteriser in another process) still works, and the wait lands before this
+    // callback; so the time to this frame counts as well as the draw call itself.
+    if (this.drawnAt !== null) this.quality.afterFrame(Math.max(this.lastDrawMs, now - this.drawnAt));
+    this.drawnAt = null;
     this.lastFrame = now;
     this.fly(dt);
     if (this.flying) this.needsRender = true;
+    // Interactions in the edit world only: Play draws every frame at full quality as the client does.
+    if (this.quality.beforeFrame(now, !this.playSim && (this.drag !== null || this.orbiting || this.flying || this.hovering))) this.needsRender = true;
+    this.hovering = false;
     const view = this.playView ?? this.view;
     const resized = resizeToDisplay(this.renderer, this.camera);
     // Drawn on change only: a large scene in software WebGL takes long to draw, and an idle
@@ -538,12 +572,17 @@ export class Viewport {
       this.overlays.rebuild(this.editSim.world.values(), new Set(this.store.selection.value), { colliders: viewportSettings.colliders.value, spawns: viewportSettings.spawns.value });
     }
     this.overlays.group.visible = !this.playSim;
+    this.view.coarse = this.quality.isReduced;
     view.sync();
     this.renderer.info.reset();
     const t1 = performance.now();
     if (this.drawing) this.renderer.render(view.scene, this.camera);
     const t2 = performance.now();
     this.lastDrawMs = t2 - t1;
+    if (this.drawing) {
+      this.drawnAt = now;
+      this.framesDrawn++;
+    }
     this.longestFrameMs = Math.max(this.longestFrameMs, t2 - t0);
   };
 

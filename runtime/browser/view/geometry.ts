@@ -8,6 +8,7 @@ import type { HeightfieldData, MaterialComponent, MeshComponent } from '../../co
  */
 export class GeometryCache {
   private readonly geometries = new Map<string, THREE.BufferGeometry>();
+  private readonly coarseGeometries = new Map<string, THREE.BufferGeometry>();
   private readonly materials = new Map<string, THREE.MeshStandardMaterial>();
 
   /** A key that is equal for meshes drawn with the same geometry; null for shapes not drawn as primitives (models). */
@@ -44,6 +45,22 @@ export class GeometryCache {
     return g;
   }
 
+  /**
+   * A low-poly stand-in of the same shape and size, drawn while the user drags or moves the
+   * camera over a scene too heavy for the frame budget (vertex work dominates a software or weak
+   * GPU with many round meshes). The same geometry where the shape is already cheap.
+   */
+  coarseGeometry(mesh: MeshComponent): THREE.BufferGeometry {
+    const key = GeometryCache.meshKey(mesh);
+    if (key === null) throw new Error(`mesh shape ${mesh.shape} has no primitive geometry`);
+    let g = this.coarseGeometries.get(key);
+    if (!g) {
+      g = buildGeometry(mesh, true) ?? this.geometry(mesh);
+      this.coarseGeometries.set(key, g);
+    }
+    return g;
+  }
+
   /** A white material of this surface, for instanced drawing with per-instance colours. */
   material(m: MaterialComponent): THREE.MeshStandardMaterial {
     const key = GeometryCache.materialKey(m);
@@ -57,6 +74,8 @@ export class GeometryCache {
 
   dispose(): void {
     for (const g of this.geometries.values()) g.dispose();
+    for (const g of this.coarseGeometries.values()) g.dispose();
+    this.coarseGeometries.clear();
     for (const m of this.materials.values()) m.dispose();
     this.geometries.clear();
     this.materials.clear();
@@ -74,16 +93,31 @@ export function standardMaterial(m: MaterialComponent): THREE.MeshStandardMateri
   });
 }
 
-function buildGeometry(mesh: MeshComponent): THREE.BufferGeometry {
+/** The full geometry of a primitive, or with `coarse` its low-poly stand-in (null: the full one is cheap already). */
+function buildGeometry(mesh: MeshComponent, coarse: true): THREE.BufferGeometry | null;
+function buildGeometry(mesh: MeshComponent): THREE.BufferGeometry;
+function buildGeometry(mesh: MeshComponent, coarse = false): THREE.BufferGeometry | null {
+  if (coarse) {
+    switch (mesh.shape) {
+      case 'sphere':
+        return new THREE.SphereGeometry(mesh.radius, 6, 4);
+      case 'cylinder':
+        return new THREE.CylinderGeometry(mesh.radius, mesh.radius, mesh.height, 8);
+      case 'capsule':
+        return new THREE.CapsuleGeometry(mesh.radius, mesh.height, 1, 6);
+      default:
+        return null;
+    }
+  }
   switch (mesh.shape) {
     case 'box':
       return new THREE.BoxGeometry(mesh.size[0], mesh.size[1], mesh.size[2]);
     case 'sphere':
-      return new THREE.SphereGeometry(mesh.radius, 24, 16);
+      return new THREE.SphereGeometry(mesh.radius, 20, 14);
     case 'cylinder':
       return new THREE.CylinderGeometry(mesh.radius, mesh.radius, mesh.height, 24);
     case 'capsule':
-      return new THREE.CapsuleGeometry(mesh.radius, mesh.height, 6, 16);
+      return new THREE.CapsuleGeometry(mesh.radius, mesh.height, 4, 16);
     case 'plane':
       // keel planes lie on the ground (Y up), as the plane collider does.
       return new THREE.PlaneGeometry(mesh.size[0], mesh.size[1]).rotateX(-Math.PI / 2);

@@ -9,3 +9,4 @@ export { buildLight, DIRECTIONAL_SHADOW_EXTENT } from './lights.js';
 export { applyEnvironment, DEFAULT_ENVIRONMENT, type EnvironmentSettings } from './environment.js';
 export { createRenderer, resizeToDisplay, type RendererOptions } from './renderer.js';
 export { loadGlb } from './models.js';
+export { InteractionQuality, type InteractionQualityOptions, type QualityTarget } from './interaction-quality.js';

@@ -11,6 +11,7 @@ export class MeshBatch {
   /** Entity id per slot, `ids[slot]`; the mesh draws the first `ids.length` slots. */
   readonly ids: string[] = [];
   private dirty = false;
+  private coarseOn = false;
 
   constructor(
     readonly key: string,
@@ -18,8 +19,20 @@ export class MeshBatch {
     private readonly material: THREE.Material,
     private readonly parent: THREE.Object3D,
     capacity = 4,
+    /** A low-poly stand-in drawn instead while `coarse` is on (interactive frames). */
+    private readonly coarseGeometry: THREE.BufferGeometry = geometry,
   ) {
     this.mesh = this.create(capacity);
+  }
+
+  /** Whether the low-poly stand-in is drawn. */
+  get coarse(): boolean {
+    return this.coarseOn;
+  }
+
+  set coarse(on: boolean) {
+    this.coarseOn = on;
+    this.mesh.geometry = on ? this.coarseGeometry : this.geometry;
   }
 
   get count(): number {
@@ -81,7 +94,7 @@ export class MeshBatch {
   }
 
   private create(capacity: number): THREE.InstancedMesh {
-    const mesh = new THREE.InstancedMesh(this.geometry, this.material, capacity);
+    const mesh = new THREE.InstancedMesh(this.coarseOn ? this.coarseGeometry : this.geometry, this.material, capacity);
     mesh.instanceMatrix.setUsage(THREE.DynamicDrawUsage);
     mesh.instanceColor = new THREE.InstancedBufferAttribute(new Float32Array(capacity * 3), 3);
     mesh.count = this.ids.length;

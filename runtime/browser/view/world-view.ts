@@ -72,6 +72,7 @@ export class WorldView {
   private readonly world: World;
   private readonly visuals = new Map<string, Visual>();
   private readonly batches = new Map<string, MeshBatch>();
+  private coarseOn = false;
   private readonly cache = new GeometryCache();
   private readonly models = new Map<string, Promise<ModelPart[]>>();
   private readonly ownedResources: { dispose(): void }[] = [];
@@ -102,6 +103,20 @@ export class WorldView {
   /** Number of entities the view holds. */
   get size(): number {
     return this.visuals.size;
+  }
+
+  /**
+   * Whether primitives are drawn with their low-poly stand-ins (an editor's interactive frames
+   * over a scene too heavy for the frame budget); off draws the full geometry.
+   */
+  get coarse(): boolean {
+    return this.coarseOn;
+  }
+
+  set coarse(on: boolean) {
+    if (on === this.coarseOn) return;
+    this.coarseOn = on;
+    for (const b of this.batches.values()) b.coarse = on;
   }
 
   /** Number of instanced batches (each one draw call, plus its shadow pass). */
@@ -192,7 +207,7 @@ export class WorldView {
       const key = GeometryCache.meshKey(c.mesh);
       const material = c.material ?? { color: '#cccccc', roughness: 0.8, metalness: 0, opacity: 1 };
       if (key !== null) {
-        const batch = this.batch(`${key}|${GeometryCache.materialKey(material)}`, () => this.cache.geometry(c.mesh!), () => this.cache.material(material));
+        const batch = this.batch(`${key}|${GeometryCache.materialKey(material)}`, () => this.cache.geometry(c.mesh!), () => this.cache.material(material), () => this.cache.coarseGeometry(c.mesh!));
         v.parts.set(batch, { slot: batch.add(e.id, composeMatrix(e, v.scale), new THREE.Color(material.color)), local: null });
       } else if (c.mesh.shape === 'model') {
         this.attachModel(v, c.mesh.asset);
@@ -271,10 +286,11 @@ export class WorldView {
     for (const [batch, part] of v.parts) batch.setMatrix(part.slot, part.local ? tmpPart.multiplyMatrices(m, part.local).elements : m.elements);
   }
 
-  private batch(key: string, geometry: () => THREE.BufferGeometry, material: () => THREE.Material): MeshBatch {
+  private batch(key: string, geometry: () => THREE.BufferGeometry, material: () => THREE.Material, coarse?: () => THREE.BufferGeometry): MeshBatch {
     let batch = this.batches.get(key);
     if (!batch) {
-      batch = new MeshBatch(key, geometry(), material(), this.batchRoot);
+      batch = new MeshBatch(key, geometry(), material(), this.batchRoot, 4, coarse?.());
+      batch.coarse = this.coarseOn;
       this.batches.set(key, batch);
     }
     return batch;
