@@ -36,6 +36,28 @@ describe('SnapshotBuffer', () => {
     expect(b.sample(2, t, p, q)).toBe(false);
   });
 
+  it('does not interpolate an entity across a change of its components (a scene edit): it is drawn as changed at once', () => {
+    const b = new SnapshotBuffer(1000 / 60);
+    const crate = (x: number, components: Record<string, unknown>): MirroredEntity => ({ ...at('crate', [x, 0, 0]), components });
+    const look = { mesh: { shape: 'box' } };
+    b.push(60, state(crate(0, look)), 5000);
+    // A full snapshot re-describes it with equal components: still interpolated.
+    b.push(63, state(crate(1, { mesh: { shape: 'box' } })), 5050);
+    const p: Vec3 = [0, 0, 0];
+    const q: Quat = [0, 0, 0, 1];
+    b.sample(1, 1025, p, q);
+    expect(p[0]).toBeCloseTo(0.5, 6);
+    // An edit moved it and changed its components: drawn at the new pose even while the render
+    // time is still before the change, then interpolated onwards from there.
+    const moved = { mesh: { shape: 'box' }, transform: { position: [8, 0, 0] } };
+    b.push(66, state(crate(8, moved)), 5100);
+    b.push(69, state(crate(9, moved)), 5150);
+    b.sample(1, 1060, p, q);
+    expect(p[0]).toBe(8);
+    b.sample(1, 1125, p, q);
+    expect(p[0]).toBeCloseTo(8.5, 6);
+  });
+
   it('follows the least delayed snapshot: a late one does not pull the clock back', () => {
     const b = new SnapshotBuffer(1000 / 60);
     b.push(60, state(at('a', [0, 0, 0])), 5000);

@@ -1,4 +1,4 @@
-import type { MirroredEntity, Quat, Vec3 } from '../../core/index.js';
+import { sameJson, type MirroredEntity, type Quat, type Vec3 } from '../../core/index.js';
 
 /**
  * How far behind the newest server state remote entities are drawn, ms. At the default send
@@ -25,10 +25,16 @@ interface Entry {
  * The server clock is estimated from arrival times: the offset `serverTime - localTime` of the
  * least delayed snapshot seen, drifting slowly towards newer samples so a clock change or a
  * lasting latency change is followed within a few seconds.
+ *
+ * An entity whose components change (a scene edit moved or restyled it) is not interpolated
+ * across the change: from the moment its new state arrives it is drawn as that state, then
+ * interpolated onwards, instead of gliding from where it was for the length of the delay.
  */
 export class SnapshotBuffer {
   private readonly entries: Entry[] = [];
   private offset: number | null = null;
+  /** Per entity, the server time of the kept snapshot that changed its components. */
+  private readonly cuts = new Map<number, number>();
 
   constructor(
     private readonly stepMs: number,
@@ -42,6 +48,7 @@ export class SnapshotBuffer {
   clear(): void {
     this.entries.length = 0;
     this.offset = null;
+    this.cuts.clear();
   }
 
   /** Adds the state as of server tick `tick`, received at local time `nowMs`. */
@@ -50,8 +57,21 @@ export class SnapshotBuffer {
     const sample = time - nowMs;
     if (this.offset === null || sample > this.offset) this.offset = sample;
     else this.offset += (sample - this.offset) * 0.02;
+    const prev = this.entries[this.entries.length - 1];
+    if (prev) {
+      // The mirror keeps an entity's components object until its description changes; a full
+      // snapshot describes everything anew, so equal contents are not a change.
+      for (const [netId, e] of entities) {
+        const before = prev.entities.get(netId);
+        if (before && before.id === e.id && before.components !== e.components && !sameJson(before.components, e.components)) this.cuts.set(netId, time);
+      }
+    }
     this.entries.push({ time, entities });
-    if (this.entries.length > CAPACITY) this.entries.shift();
+    if (this.entries.length > CAPACITY) {
+      this.entries.shift();
+      const oldest = this.entries[0]!.time;
+      for (const [netId, cut] of this.cuts) if (cut <= oldest) this.cuts.delete(netId);
+    }
   }
 
   /** The server time to draw at local time `nowMs`. */
@@ -70,6 +90,17 @@ export class SnapshotBuffer {
     let i = n - 1;
     while (i > 0 && this.entries[i]!.time > t) i--;
     const a = this.entries[i]!;
+    const cut = this.cuts.get(netId);
+    if (cut !== undefined && cut > a.time) {
+      // Drawing time is still before the entity's change: show it as changed.
+      let j = n - 1;
+      while (j > 0 && this.entries[j]!.time > cut) j--;
+      const changed = this.entries[j]!.entities.get(netId);
+      if (changed) {
+        copy(changed, position, rotation);
+        return true;
+      }
+    }
     const b = i + 1 < n ? this.entries[i + 1]! : null;
     const ea = a.entities.get(netId);
     const eb = b?.entities.get(netId);
