@@ -72,8 +72,12 @@ describe('health thread survival', () => {
     const live = await until(async () => ((await get(`http://${HOST}:${p.health}/livez`, 1000))?.status === 200 ? true : undefined), '/livez 200 after the flood', 20_000, 100);
     expect(live).toBe(true);
     expect(Date.now() - t0).toBeLessThan(HEALTH_HTTP_LIMITS.idleSocketMs + 10_000);
-    // Every flooding socket was closed by the server: none held for minutes.
-    await until(() => (sockets.every((s) => s.destroyed || s.readyState === 'closed') ? true : undefined), 'the server closed every idle socket', 15_000, 100);
+    // Every flooding socket was closed by the server: none held for minutes (before the fix they
+    // stayed open for 300 s or more). Bounded at 30 s, which a machine under a benchmark's load
+    // still meets; the idle timeout itself is 5 s.
+    await until(() => (sockets.every((s) => s.destroyed || s.readyState === 'closed') ? true : undefined), 'the server closed every idle socket', 30_000, 100).catch((err: Error) => {
+      throw new Error(`${err.message}: ${sockets.filter((s) => !s.destroyed && s.readyState !== 'closed').length} of ${sockets.length} still open`);
+    });
     // The cap was hit and said so, once.
     expect(proc.records().filter((r) => /connections open; refusing more/.test(String(r.msg))).length, proc.stdout()).toBe(1);
 
@@ -82,7 +86,7 @@ describe('health thread survival', () => {
     expect(r.code).toBe(3);
     expect(proc.records().some((rec) => rec.level === 60 && /^Watchdog: game loop frozen/.test(String(rec.msg)))).toBe(true);
     expect(proc.records().some((rec) => /Health thread died/.test(String(rec.msg)))).toBe(false);
-  }, 90_000);
+  }, 120_000);
 
   it('a health thread that dies is logged and restarted on the same port; one that keeps dying ends the instance', async () => {
     const port = await freePort();
