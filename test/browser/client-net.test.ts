@@ -82,14 +82,19 @@ describe('Predictor', () => {
     return r.scene;
   })();
   const run = (input: Omit<PlayerInput, 'seq'>, seq: number): PlayerInput => ({ ...input, seq });
-
-  it('matches a server running the same inputs: no correction, error under a millimetre', () => {
+  /** A server with one player who has landed at its spawn point, and a predictor placed where it stands. */
+  const landed = () => {
     const server = new Simulation({ scene, mode: RunMode.Server, logger: silentLogger() });
     const players = new Players(server);
     const player = players.join('p');
-    for (let t = 1; t <= 40; t++) server.tick(1 / 60, t); // land
+    for (let t = 1; t <= 40; t++) server.tick(1 / 60, t);
     const predictor = new Predictor(scene, new Map());
     predictor.place(server.world.get(player.entityId)!.position);
+    return { server, players, player, predictor };
+  };
+
+  it('matches a server running the same inputs: no correction, error under a millimetre', () => {
+    const { server, players, player, predictor } = landed();
     let tick = 40;
     const errors: number[] = [];
     for (let seq = 1; seq <= 120; seq++) {
@@ -114,12 +119,7 @@ describe('Predictor', () => {
    * per server tick.
    */
   const stream = (inputs: (seq: number) => Omit<PlayerInput, 'seq'>, count: number, arrival: (seq: number) => number, back = 6) => {
-    const server = new Simulation({ scene, mode: RunMode.Server, logger: silentLogger() });
-    const players = new Players(server);
-    const player = players.join('p');
-    for (let t = 1; t <= 40; t++) server.tick(1 / 60, t); // land
-    const predictor = new Predictor(scene, new Map());
-    predictor.place(server.world.get(player.entityId)!.position);
+    const { server, players, player, predictor } = landed();
     const sent: { at: number; inputs: PlayerInput[] }[] = [];
     const snapshots: { at: number; seq: number; position: Vec3 }[] = [];
     const history: PlayerInput[] = [];
@@ -184,12 +184,7 @@ describe('Predictor', () => {
     // The server's player is thrown upwards after input 30 (a bounce pad, a hit): the position
     // at that snapshot still agrees, the velocity does not. Snapshots come back 6 ticks late.
     const runWith = (velocity: boolean) => {
-      const server = new Simulation({ scene, mode: RunMode.Server, logger: silentLogger() });
-      const players = new Players(server);
-      const player = players.join('p');
-      for (let t = 1; t <= 40; t++) server.tick(1 / 60, t);
-      const predictor = new Predictor(scene, new Map());
-      predictor.place(server.world.get(player.entityId)!.position);
+      const { server, players, player, predictor } = landed();
       const states = new Map<number, { p: Vec3; v: Vec3 }>();
       const errors: number[] = [];
       for (let seq = 1; seq <= 90; seq++) {
