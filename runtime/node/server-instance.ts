@@ -14,7 +14,6 @@ import {
   type PhysicsFactory,
   type Transport,
 } from '../core/index.js';
-import { diffScene } from '../core/edit/live-edit.js';
 import type { SceneEdit } from '../core/edit/scene-edit.js';
 import { checkSceneEdit } from '../core/edit/check-scene-edit.js';
 import { AdminServer } from './admin/admin-server.js';
@@ -502,9 +501,8 @@ export class ServerInstance {
     const name = p.scene.doc.name;
     if (p.kind === 'delta') {
       const sim = this.sim!;
-      const diff = diffScene(sim.scene, p.scene.doc);
       try {
-        const restarted = sim.reload(p.scene.doc, p.scene.scripts);
+        const { diff, restarted } = sim.reload(p.scene.doc, p.scene.scripts);
         this.scene = p.scene;
         this.session.sceneChanged({ name, hash: p.scene.hash });
         this.reloaded(p, n, { added: diff.added.length, removed: diff.removed.length, changed: diff.changed.length, restarted });

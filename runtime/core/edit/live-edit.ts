@@ -69,10 +69,11 @@ export function diffScene(prev: SceneDocument, next: SceneDocument): SceneDiff {
  * (touched entities valid, parents present in the running world): on a problem it throws
  * {@link SceneError} or {@link SceneEditError} and changes nothing.
  */
-export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: SceneDocument): void {
+export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: SceneDocument): SceneDiff {
   const world = sim.world;
   const ne = next.entities;
-  const { added, removed, changed } = diffScene(prev, next);
+  const diff = diffScene(prev, next);
+  const { added, removed, changed } = diff;
   const indexOf = (id: string) => ne.findIndex((e) => e.id === id);
 
   // Check everything before changing anything: added entities whole, changed ones by what
@@ -128,6 +129,7 @@ export function reconcileWorld(sim: Simulation, prev: SceneDocument, next: Scene
     sim.scripts.reorder([...world.values()].map((e) => e.id));
   }
   if (!sameJson(prev.settings.gravity, next.settings.gravity) && next.settings.gravity) sim.physics.setGravity?.(next.settings.gravity);
+  return diff;
 }
 
 /** Whether the entities both documents hold appear in a different relative order. */

@@ -11,7 +11,7 @@ import type { EntityApi, ScriptDefinition, WorldApi } from '../scripts/script.js
 import { ScriptHost, type ScriptHostOptions } from '../scripts/script-host.js';
 import { parentsFirst, World, type Entity } from '../world/world.js';
 import type { SceneEdit } from '../edit/scene-edit.js';
-import { applyLiveEdit, reconcileWorld } from '../edit/live-edit.js';
+import { applyLiveEdit, reconcileWorld, type SceneDiff } from '../edit/live-edit.js';
 
 /**
  * The phases of one tick, in the order they run. Network in applies queued client input,
@@ -155,23 +155,25 @@ export class Simulation {
 
   /**
    * Brings the running world in line with `next`, a new version of the document (a reloaded
-   * file): entities are matched by id, and only what differs is changed.
+   * file): entities are matched by id, and only what differs is changed. Returns what differed.
    */
-  syncTo(next: SceneDocument): void {
-    reconcileWorld(this, this.doc, next);
+  syncTo(next: SceneDocument): SceneDiff {
+    const diff = reconcileWorld(this, this.doc, next);
     this.doc = next;
+    return diff;
   }
 
   /**
    * Brings the world in line with `next` (as {@link syncTo}) after swapping in freshly imported
    * script modules: entities whose script module changed are restarted (destroy, then start next
-   * tick); every other script instance keeps its state. Returns the ids of the restarted
-   * entities. On a problem it throws and changes nothing (the old modules stay).
+   * tick); every other script instance keeps its state. Returns what differed and the ids of the
+   * restarted entities. On a problem it throws and changes nothing (the old modules stay).
    */
-  reload(next: SceneDocument, scripts: ReadonlyMap<string, ScriptDefinition>): string[] {
+  reload(next: SceneDocument, scripts: ReadonlyMap<string, ScriptDefinition>): { diff: SceneDiff; restarted: string[] } {
     const previous = this.scripts.setDefinitions(scripts);
+    let diff: SceneDiff;
     try {
-      this.syncTo(next);
+      diff = this.syncTo(next);
     } catch (err) {
       this.scripts.setDefinitions(previous);
       throw err;
@@ -183,7 +185,7 @@ export class Simulation {
       if (e) this.scripts.attach(e);
     }
     if (stale.length > 0) this.scripts.reorder([...this.world.values()].map((e) => e.id));
-    return stale;
+    return { diff, restarted: stale };
   }
 
   get tickNumber(): number {
