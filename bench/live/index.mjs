@@ -254,6 +254,8 @@ export async function run(opts) {
   const dir = mkdtempSync(join(tmpdir(), 'keel-bench-live-'));
   cpSync(join(repo, 'scenes'), dir, { recursive: true, filter: (src) => !src.endsWith('.khf') });
   const webPort = await freePort();
+  // The config reads its scenes folder from the environment; put it back for suites after this one.
+  const scenesDirBefore = process.env.KEEL_SCENES_DIR;
   process.env.KEEL_SCENES_DIR = dir;
   const { createServer } = await import('vite');
   const { chromium } = await import('playwright-core');
@@ -293,6 +295,8 @@ export async function run(opts) {
   } finally {
     await browser.close();
     await vite.close();
+    if (scenesDirBefore === undefined) delete process.env.KEEL_SCENES_DIR;
+    else process.env.KEEL_SCENES_DIR = scenesDirBefore;
     rmSync(dir, { recursive: true, force: true });
   }
   const none = await measureLateness(repo, Bot, false, windowMs, progress);
