@@ -59,7 +59,9 @@ describe('respawn on reload', () => {
     const twoBefore = [...pos(p2)!];
     from = proc.records().length;
     await writeFileAtomic(file, JSON.stringify(scene('spawns', entities(['spawn-b', 'spawn-c'], 3), settings)));
-    const applied = await until(() => proc.records().slice(from).find((r) => r.result === 'delta'), 'the delta reload removing spawn-a');
+    const applied = await until(() => proc.records().slice(from).find((r) => r.result === 'delta'), 'the delta reload removing spawn-a').catch((err: Error) => {
+      throw new Error(`${err.message}; the server logged since the write:\n${proc.records().slice(from).map((r) => JSON.stringify(r)).join('\n')}`);
+    });
     expect(applied).toMatchObject({ removed: 1, added: 0 });
     const log = await until(() => proc.records().slice(from).find((r) => /respawned/.test(String(r.msg))), 'the respawn log line');
     expect(log).toMatchObject({ player: p1, from: 'spawn-a' });
