@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FSWatcher, watch } from 'chokidar';
@@ -11,6 +12,13 @@ import type { PinoLogger } from './logger.js';
 export const RELOAD_QUIET_MS = 15;
 /** A burst that keeps going (an editor autosaving in a loop) still reloads at least this often, ms. */
 export const RELOAD_MAX_WAIT_MS = 150;
+/**
+ * chokidar drops a second `change` of one path that comes within 50 ms of the one it reported,
+ * with no trailing event: a save landing just after another would never reload. So after each
+ * reload, once this long has passed since the last event, the watcher compares the files with
+ * what they were when the reload began, and reloads again if one was written since, ms.
+ */
+export const RECHECK_AFTER_MS = 60;
 
 export interface SceneWatcherOptions {
   log: PinoLogger;
@@ -34,6 +42,10 @@ export class SceneWatcher {
   /** When the current burst of events began, or null between bursts. */
   private burstStart: number | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** performance.now() of the last add/change event of a watched file. */
+  private lastEventAt = 0;
+  private recheckTimer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(private readonly opts: SceneWatcherOptions) {}
 
@@ -65,8 +77,11 @@ export class SceneWatcher {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
     this.timer = null;
+    this.recheckTimer = null;
     await this.watcher?.close();
   }
 
@@ -84,15 +99,67 @@ export class SceneWatcher {
     }
     if (event !== 'add' && event !== 'change') return;
     const now = performance.now();
+    this.lastEventAt = now;
+    this.schedule(now, path, event === 'add' ? `${path} is back; reloading` : `Change detected in ${path}; reloading`);
+  }
+
+  /** Adds an event at `now` to the current burst; its reload runs after the quiet time. */
+  private schedule(now: number, path: string, message: string): void {
     this.burstStart ??= now;
     const since = this.burstStart;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.burstStart = null;
-      log.info({ file: path }, event === 'add' ? `${path} is back; reloading` : `Change detected in ${path}; reloading`);
-      this.queue = this.queue.then(() => this.opts.reload(since)).catch((err) => log.error({ err }, `Scene reload failed: ${(err as Error).message}`));
+      this.opts.log.info({ file: path }, message);
+      this.queue = this.queue.then(() => this.reloadAndRecheck(since));
     }, Math.max(0, Math.min(RELOAD_QUIET_MS, since + RELOAD_MAX_WAIT_MS - now)));
+  }
+
+  private async reloadAndRecheck(since: number): Promise<void> {
+    const before = await this.fingerprints();
+    try {
+      await this.opts.reload(since);
+    } catch (err) {
+      this.opts.log.error({ err }, `Scene reload failed: ${(err as Error).message}`);
+    }
+    if (this.closed) return;
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    const delay = Math.max(0, this.lastEventAt + RECHECK_AFTER_MS - performance.now());
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = null;
+      void this.recheck(before);
+    }, delay);
+  }
+
+  /** Reloads again if a file changed since `before` and no event said so. */
+  private async recheck(before: Map<string, string>): Promise<void> {
+    // A burst under way takes its own fingerprints when it reloads.
+    if (this.closed || this.timer) return;
+    const now = await this.fingerprints([...before.keys()]);
+    if (this.closed || this.timer) return;
+    for (const [file, print] of before) {
+      const print2 = now.get(file);
+      // A deleted file is the unlink event's business: it reloads when the file comes back.
+      if (print2 === print || print2 === 'missing') continue;
+      this.schedule(performance.now(), file, `${file} changed again during the reload; reloading`);
+      return;
+    }
+  }
+
+  /** Identity, size and modification time of each file (all watched ones by default). */
+  private async fingerprints(files: readonly string[] = [...this.watched]): Promise<Map<string, string>> {
+    const prints = await Promise.all(
+      files.map(async (file) => {
+        try {
+          const s = await stat(file, { bigint: true });
+          return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+        } catch {
+          return 'missing';
+        }
+      }),
+    );
+    return new Map(files.map((f, i) => [f, prints[i]!]));
   }
 
   /** Adds `files` to the watched set; returns the folders of those not watched before. */
