@@ -111,6 +111,14 @@ describe('status table', () => {
     expect(lines[1]).toMatch(/^Instance-01\s+7000\s+123\s+2\s+1\.25 ms\s+3\.5%\s+80 MB\s+1\s+0\s+healthy$/);
     expect(lines[2]).toMatch(/Instance-02\s+7001\s+-\s+-\s+-\s+n\/a\s+n\/a\s+2\s+any\s+down \(restart in 1\.5 s\)$/);
   });
+
+  it('adds the admin port beside the game port when the fleet has an admin channel', () => {
+    const row = { id: 'Instance-01', port: 7000, healthPort: 8000, adminPort: 7780, mode: 'thread', pid: 9, threadId: 1, tid: null, state: 'running', health: 'healthy', players: 0, tick: 3, tickP99Ms: 0.5, cpuPercent: 1, rssBytes: null, heapUsedBytes: 20 * 1048576, cpus: null, cpusAllowed: null, restarts: 0, uptimeS: 1, lastExit: null, nextStartInMs: null } as const;
+    const lines = renderTable([row, { ...row, id: 'Instance-02', port: 7001, adminPort: 7781 }]);
+    expect(lines[0]).toMatch(/^ID\s+PORT\s+ADMIN\s+PID\/THREAD\s+PLAYERS\s/);
+    expect(lines[1]).toMatch(/^Instance-01\s+7000\s+7780\s+t1\s+0\s+0\.50 ms\s/);
+    expect(lines[2]).toMatch(/^Instance-02\s+7001\s+7781\s+t1\s/);
+  });
 });
 
 describe('fleet memory line', () => {

@@ -68,12 +68,17 @@ export function renderMemory(r: Pick<FleetReport, 'mode' | 'count' | 'memory'>):
   return line;
 }
 
-/** The table as lines of text: id, port, players, tick p99, CPU %, RSS, restarts, health. */
+/**
+ * The table as lines of text: id, port, (admin port, when the fleet has an admin channel),
+ * pid or thread, players, tick p99, CPU %, RSS, restarts, CPUs, health.
+ */
 export function renderTable(instances: readonly InstanceReport[]): string[] {
-  const header = ['ID', 'PORT', 'PID/THREAD', 'PLAYERS', 'TICK P99', 'CPU %', 'RSS', 'RESTARTS', 'CPUS', 'HEALTH'];
+  const admin = instances.some((i) => i.adminPort !== null);
+  const header = ['ID', 'PORT', ...(admin ? ['ADMIN'] : []), 'PID/THREAD', 'PLAYERS', 'TICK P99', 'CPU %', 'RSS', 'RESTARTS', 'CPUS', 'HEALTH'];
   const rows = instances.map((i) => [
     i.id,
     String(i.port),
+    ...(admin ? [i.adminPort === null ? '-' : String(i.adminPort)] : []),
     i.pid === null ? '-' : i.threadId !== null ? `t${i.threadId}${i.tid !== null ? `/${i.tid}` : ''}` : String(i.pid),
     i.players === null ? '-' : String(i.players),
     i.tickP99Ms === null ? '-' : `${i.tickP99Ms.toFixed(2)} ms`,
