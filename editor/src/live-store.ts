@@ -56,6 +56,8 @@ export class LiveStore {
   readonly tick = signal(0);
   readonly paused = signal(false);
   readonly entities = signal<readonly AdminEntity[]>([]);
+  /** Each entity's components as the stream last sent them. */
+  private lastComponents = new Map<string, Record<string, unknown>>();
   readonly errors = signal<readonly AdminScriptError[]>([]);
   readonly selected = signal<string | null>(null);
   /** Why the last attach failed or the connection closed, shown in the dialog or the panel. */
@@ -229,13 +231,27 @@ export class LiveStore {
     this.conn?.step(ticks);
   }
 
+  /** Fills in the components a frame leaves out (unchanged since the last frame that had them). */
+  private withComponents(entities: AdminEntity[]): AdminEntity[] {
+    const seen = new Map<string, Record<string, unknown>>();
+    for (const e of entities) {
+      const c = e.components ?? this.lastComponents.get(e.id);
+      if (c) {
+        e.components = c;
+        seen.set(e.id, c);
+      }
+    }
+    this.lastComponents = seen;
+    return entities;
+  }
+
   private onMessage(m: AdminServerMessage): void {
     switch (m.type) {
       case 'world':
         batch(() => {
           this.tick.value = m.tick;
           this.paused.value = m.paused;
-          this.entities.value = m.entities;
+          this.entities.value = this.withComponents(m.entities);
           if (m.physics) this.physics.value = m.physics;
           this.frames.value++;
         });

@@ -132,7 +132,10 @@ describe('admin channel', () => {
     const faller = frames.at(-1)!.entities.find((e) => e.id === 'faller')!;
     expect(faller.velocity).toHaveLength(3);
     expect(typeof faller.sleeping).toBe('boolean');
-    expect(frames.at(-1)!.entities.find((e) => e.id === 'box')!.components).toMatchObject({ collider: { shape: 'box' } });
+    // Components: every entity's in the first frame, then only what changed (nothing here).
+    expect(frames[0]!.entities.find((e) => e.id === 'box')!.components).toMatchObject({ collider: { shape: 'box' } });
+    expect(frames[0]!.entities.every((e) => e.components !== undefined)).toBe(true);
+    expect(frames.at(-1)!.entities.find((e) => e.id === 'box')!.components).toBeUndefined();
 
     // A script error arrives with entity, file and line.
     const err = await c.next('scriptError');
@@ -170,6 +173,15 @@ describe('admin channel', () => {
     c.send({ type: 'edit', id: 7, edit: { op: 'set', entity: 'box', path: '/components/transform/position', value: [7, 0.5, 0] } });
     expect(await c.next('editResult', () => true, from)).toMatchObject({ id: 7, ok: true });
     await until(() => (Math.abs(bot.mirror.byId('box')!.position[0] - 7) < 0.01 ? true : undefined), 'the mirror to show the pushed edit');
+    // The edited entity's components come again in the stream, once.
+    const withBox = c.messages
+      .slice(from)
+      .filter((m): m is Extract<AdminServerMessage, { type: 'world' }> => m.type === 'world')
+      .filter((m) => m.entities.some((e) => e.id === 'box' && e.components !== undefined));
+    expect(withBox.length).toBeLessThanOrEqual(1);
+    const boxAgain = withBox[0] ?? (await c.next('world', (m) => m.entities.some((e) => e.id === 'box' && e.components !== undefined), from));
+    expect(boxAgain.entities.find((e) => e.id === 'box')!.components).toMatchObject({ transform: { position: [7, 0.5, 0] } });
+    expect(boxAgain.entities.find((e) => e.id === 'ground')!.components).toBeUndefined();
     expect(await readFile(file, 'utf8')).toBe(fileBefore);
     // A bad edit is answered, and changes nothing.
     from = c.messages.length;

@@ -59,7 +59,10 @@ export function tokenFromSubprotocol(protocol: string): string | null {
 
 export type AdminClientMessage =
   | { type: 'auth'; token: string }
-  /** Starts (or changes) the world stream: `hz` frames a second; `components` adds each entity's components. */
+  /**
+   * Starts (or changes) the world stream: `hz` frames a second; `components` adds entities'
+   * components: every entity's in the first frame, then only those that changed since.
+   */
   | { type: 'subscribe'; hz?: number; components?: boolean; physics?: boolean }
   | { type: 'unsubscribe' }
   | { type: 'pause' }
@@ -80,7 +83,10 @@ export interface AdminEntity {
   /** Present for entities with a physics body. */
   velocity?: Vec3;
   sleeping?: boolean;
-  /** Present when the stream was asked for components. */
+  /**
+   * When the stream was asked for components: present in the first frame after `subscribe`,
+   * then only when they changed since the frame before (keep the last ones seen).
+   */
   components?: Record<string, unknown>;
 }
 

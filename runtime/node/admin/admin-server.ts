@@ -51,6 +51,8 @@ interface AdminClient {
   authTimer: NodeJS.Timeout | null;
   stream: NodeJS.Timeout | null;
   components: boolean;
+  /** The components object last sent per entity (the world replaces it on every change): only changed ones go again. */
+  sentComponents: Map<string, object>;
   physics: boolean;
 }
 
@@ -148,7 +150,7 @@ export class AdminServer {
   }
 
   private connected(ws: WebSocket, address: string, authed: boolean): void {
-    const c: AdminClient = { ws, address, authed, authTimer: null, stream: null, components: false, physics: false };
+    const c: AdminClient = { ws, address, authed, authTimer: null, stream: null, components: false, sentComponents: new Map(), physics: false };
     this.clients.add(c);
     ws.on('close', () => this.forget(c));
     ws.on('error', () => this.forget(c));
@@ -200,6 +202,7 @@ export class AdminServer {
         return; // already in
       case 'subscribe': {
         c.components = msg.components === true;
+        c.sentComponents = new Map(); // the first frame carries every entity's components
         c.physics = msg.physics === true;
         if (c.stream) clearInterval(c.stream);
         const hz = msg.hz ?? ADMIN_STREAM_HZ.default;
@@ -260,15 +263,21 @@ export class AdminServer {
     if (c.ws.bufferedAmount > 4 * 1024 * 1024) return;
     const physics = sim.physics;
     const entities: AdminEntity[] = [];
+    const sent = c.sentComponents;
+    const nowSent = c.components ? new Map<string, object>() : sent;
     for (const e of sim.world.values()) {
       const a: AdminEntity = { id: e.id, name: e.name, parent: e.parent, position: [...e.position], rotation: [...e.rotation] };
       if (physics.hasBody(e.id)) {
         a.velocity = physics.getLinearVelocity(e.id);
         a.sleeping = physics.isSleeping?.(e.id) ?? false;
       }
-      if (c.components) a.components = e.components as Record<string, unknown>;
+      if (c.components) {
+        if (sent.get(e.id) !== e.components) a.components = e.components as Record<string, unknown>;
+        nowSent.set(e.id, e.components);
+      }
       entities.push(a);
     }
+    c.sentComponents = nowSent;
     const t = this.opts.target;
     this.send(c, { type: 'world', tick: t.tick(), paused: t.paused(), entities, ...(c.physics ? { physics: this.physicsView() } : {}) });
   }
