@@ -39,4 +39,5 @@ export * from './app/plugins.js';
 export * from './net/client-transport.js';
 export * from './net/memory-transport.js';
 export * from './net/game-client.js';
+export * from './net/predictor.js';
 export * from './net/game-session.js';

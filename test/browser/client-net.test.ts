@@ -5,9 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSceneText, Players, RunMode, silentLogger, Simulation, type MirroredEntity, type PlayerInput, type Quat, type Vec3 } from '../../runtime/core/index.js';
+import { parseSceneText, Players, Predictor, RunMode, silentLogger, Simulation, SNAP_DISTANCE, type MirroredEntity, type PlayerInput, type Quat, type Vec3 } from '../../runtime/core/index.js';
 import { FrameStepper } from '../../runtime/browser/loop/frame-stepper.js';
-import { Predictor, SNAP_DISTANCE } from '../../runtime/browser/net/predictor.js';
 import { INTERPOLATION_DELAY_MS, slerp, SnapshotBuffer } from '../../runtime/browser/net/snapshot-buffer.js';
 import { REPO } from '../helpers/keel-process.js';
 
@@ -88,7 +87,7 @@ describe('Predictor', () => {
     const players = new Players(server);
     const player = players.join('p');
     for (let t = 1; t <= 40; t++) server.tick(1 / 60, t);
-    const predictor = new Predictor(scene, new Map());
+    const predictor = Predictor.forScene(scene, new Map());
     predictor.place(server.world.get(player.entityId)!.position);
     return { server, players, player, predictor };
   };
@@ -99,9 +98,9 @@ describe('Predictor', () => {
     const errors: number[] = [];
     for (let seq = 1; seq <= 120; seq++) {
       const input = run({ moveX: 0.6, moveZ: -0.8, jump: seq === 50, yaw: 1 }, seq);
-      predictor.step(input, 1 / 60, ++tick);
+      predictor.step(input, 1 / 60);
       players.enqueue(player, [input]);
-      server.tick(1 / 60, tick);
+      server.tick(1 / 60, ++tick);
       if (seq % 3 === 0) errors.push(predictor.reconcile(seq, server.world.get(player.entityId)!.position)!);
     }
     expect(errors).toHaveLength(40);
@@ -130,7 +129,7 @@ describe('Predictor', () => {
       if (t <= count) {
         const input = { ...inputs(t), seq: t };
         history.push(input);
-        predictor.step(input, 1 / 60, t);
+        predictor.step(input, 1 / 60);
         due = Math.max(due, t + arrival(t)); // in order: never before the message sent earlier
         sent.push({ at: due, inputs: history.slice(-3) });
       }
@@ -189,7 +188,7 @@ describe('Predictor', () => {
       const errors: number[] = [];
       for (let seq = 1; seq <= 90; seq++) {
         const input = run({ moveX: 0.6, moveZ: -0.8, jump: false, yaw: 1 }, seq);
-        predictor.step(input, 1 / 60, 40 + seq);
+        predictor.step(input, 1 / 60);
         players.enqueue(player, [input]);
         server.tick(1 / 60, 40 + seq);
         if (seq === 30) server.physics.setLinearVelocity(player.entityId, [3.6, 4, -4.8]);
@@ -211,10 +210,10 @@ describe('Predictor', () => {
   });
 
   it('replays unacknowledged inputs from the server position and eases the visible correction', () => {
-    const predictor = new Predictor(scene, new Map());
+    const predictor = Predictor.forScene(scene, new Map());
     predictor.place([-15, 0.5, 15]);
-    for (let t = 1; t <= 30; t++) predictor.step(run({ moveX: 0, moveZ: 0, jump: false, yaw: 0 }, t), 1 / 60, t);
-    for (let seq = 31; seq <= 60; seq++) predictor.step(run({ moveX: 1, moveZ: 0, jump: false, yaw: 0 }, seq), 1 / 60, seq);
+    for (let t = 1; t <= 30; t++) predictor.step(run({ moveX: 0, moveZ: 0, jump: false, yaw: 0 }, t), 1 / 60);
+    for (let seq = 31; seq <= 60; seq++) predictor.step(run({ moveX: 1, moveZ: 0, jump: false, yaw: 0 }, seq), 1 / 60);
     const before = [...predictor.position] as Vec3;
     // The server had the player 0.3 m further along in z after input 40: the 20 later inputs are replayed from there.
     const server40: Vec3 = [-15 + (10 * 6) / 60, 0.5, 15.3];

@@ -3,6 +3,7 @@
  * watches its scene file, reloads on an edit and welcomes its players again; the page rebuilds
  * its world from the new snapshots.
  */
+import { createHash } from 'node:crypto';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -40,18 +41,33 @@ afterEach(async (ctx) => {
 });
 
 describe('server scene reload', () => {
-  it('the page follows the reloaded scene without a page reload', async () => {
+  it('the page follows the reloaded scene without a page reload, rebuilding its view only when the looks changed', async () => {
     const p = await openPage(browser, 'player', `${web.url}/client/?scene=arena&server=ws://127.0.0.1:${port}`, { width: 480, height: 270 });
     pages.push(p);
     const before = await waitForKeel(p, 'the join', (k) => k.connected === true && Array.isArray(k.player));
+    // The connected session is the core's client composition.
+    expect(String(before.composition).split('\n')[0]).toBe('app client (connected): physics, players, client-net, prediction');
+    expect(before.views).toBe(1);
     await p.page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
     const file = join(dir, 'arena.json');
-    const doc = JSON.parse(await readFile(file, 'utf8')) as { entities: unknown[] };
+    const doc = JSON.parse(await readFile(file, 'utf8')) as { settings: { environment: { fog: { color: string } } }; entities: unknown[] };
     doc.entities.push({ id: 'added-crate', components: { transform: { position: [2, 3, 2] }, mesh: { shape: 'box' }, material: { color: '#ff00ff' } } });
     await writeFile(file, JSON.stringify(doc, null, 2));
     const after = await waitForKeel(p, 'the reloaded world', (k) => k.connected === true && (k.entities as number) === (before.entities as number) + 1 && Array.isArray(k.player), 40_000);
     expect(after.mode).toBe('connected');
     expect(await p.page.evaluate(() => (window as unknown as { keel: { entity(id: string): unknown } }).keel.entity('added-crate'))).not.toBeNull();
+    expect(await p.page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+
+    // The new version has the same looks: once the page has fetched it, the view that draws it stays.
+    const hash = createHash('sha256').update(await readFile(file)).digest('hex');
+    expect((await waitForKeel(p, 'the page to fetch the new version', (k) => k.sceneHash === hash, 40_000)).views).toBe(1);
+
+    // New fog: the view is built again for it, in the same page, still joined.
+    doc.settings.environment.fog.color = '#ff8800';
+    await writeFile(file, JSON.stringify(doc, null, 2));
+    const refogged = await waitForKeel(p, 'the view rebuilt for the new fog', (k) => k.views === 2, 40_000);
+    expect(refogged.connected).toBe(true);
+    expect(refogged.entities).toBe(after.entities);
     expect(await p.page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
     expect(p.errors).toEqual([]);
   }, 120_000);

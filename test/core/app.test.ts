@@ -5,12 +5,14 @@ import {
   clientPlugins,
   corePlugins,
   editorPlayPlugins,
+  GameClient,
   GameSession,
   localPlayPlugins,
   LOCAL_PLAYER,
   MemoryTransport,
   PhysicsPlugin,
   PLAYERS,
+  predictionScene,
   PlayersPlugin,
   RunMode,
   SCENE_INFO,
@@ -86,8 +88,16 @@ describe('App: the three run modes as lists of plugins', () => {
 
   it('the connected client and the editor compositions list their systems', () => {
     const transport = new MemoryTransport();
-    const client = new App({ name: 'client (connected)', simulation: { scene: arena(), mode: RunMode.Client, logger: recordingLogger() }, plugins: [clientPlugins(transport.client(), walkX, { name: 'c' })] });
-    expect(client.systems().map((x) => `${x.phase}:${x.name}`)).toEqual(['networkIn:snapshots-in', 'networkIn:local-input', 'networkIn:player-input', 'physics:physics-step', 'replicationOut:inputs-out']);
+    const client = new App({ name: 'client (connected)', simulation: { scene: predictionScene(arena()), mode: RunMode.Client, logger: recordingLogger() }, plugins: [clientPlugins(new GameClient(transport.client(), { name: 'c' }), walkX)] });
+    expect(client.describe()).toBe(
+      [
+        'app client (connected): physics, players, client-net, prediction',
+        '  networkIn: snapshots-in (client-net), local-input (prediction), player-input (players)',
+        '  physics: physics-step (physics)',
+        '  scripts: -',
+        '  replicationOut: inputs-out (prediction), acks-out (client-net)',
+      ].join('\n'),
+    );
     client.dispose();
     const editor = new App({ name: 'editor (play)', simulation: { scene: arena(), mode: RunMode.Client, logger: recordingLogger() }, plugins: [editorPlayPlugins] });
     expect(editor.describe()).toBe(['app editor (play): physics, scripts', '  networkIn: -', '  physics: physics-step (physics)', '  scripts: scripts (scripts)', '  replicationOut: -'].join('\n'));
@@ -150,9 +160,10 @@ describe('App: the three run modes as lists of plugins', () => {
     await transport.listen({ connect: (c) => s.connect(c), message: (c, d, b) => s.message(c, d, b), disconnect: (c, code, r) => s.disconnect(c, code, r) });
     const server = serverApp(s);
     server.start();
-    const client = new App({ name: 'client (connected)', simulation: { scene: arena(), mode: RunMode.Client, logger: recordingLogger() }, plugins: [clientPlugins(transport.client(), walkX, { name: 'ada' })] });
+    const net = new GameClient(transport.client(), { name: 'ada' });
+    const client = new App({ name: 'client (connected)', simulation: { scene: predictionScene(arena()), mode: RunMode.Client, logger: recordingLogger() }, plugins: [clientPlugins(net, walkX)] });
     client.start();
-    const net = client.get(CLIENT_NET);
+    expect(client.get(CLIENT_NET)).toBe(net);
     transport.flush();
     expect(net.reason).toBeNull();
     expect(net.state).toBe('connected');
@@ -200,6 +211,11 @@ describe('App: the three run modes as lists of plugins', () => {
     expect(net.snapshots).toBe(sent + 2);
 
     client.dispose();
+    transport.flush();
+    // The app does not own its connection: a new scene version gets a new app over the same one.
+    expect(net.state).toBe('connected');
+    expect(server.get(PLAYERS).count).toBe(1);
+    net.close();
     transport.flush();
     expect(server.get(PLAYERS).count).toBe(0);
     expect(net.state).toBe('closed');

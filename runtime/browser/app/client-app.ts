@@ -31,6 +31,10 @@ import { NameLabels } from './name-labels.js';
  *   error      the error overlay's title, or null
  *   playerId   the own player's entity id, or null
  *   entity(id) an entity of the drawn world as `{ id, position, rotation }` copies, or null
+ *   sceneHash  SHA-256 of the scene file version the page has (in connected mode, the one the server runs once fetched)
+ *   composition the session's app as `App.describe()` prints it (its plugins and systems), or null
+ *   views      how many times the page built the view it plays in: once per session start, and again
+ *              for each server scene version whose looks (environment, terrain) changed
  * Every property is a getter over the live page; assigning to one throws.
  */
 export interface KeelDebugHandle {
@@ -49,6 +53,9 @@ export interface KeelDebugHandle {
   readonly error: string | null;
   readonly playerId: string | null;
   entity(id: string): { id: string; position: Vec3; rotation: [number, number, number, number] } | null;
+  readonly sceneHash: string | null;
+  readonly composition: string | null;
+  readonly views: number;
 }
 
 /** Minimal view of Vite's `import.meta.hot`, so the app works without a dev server too. */
@@ -92,6 +99,8 @@ export class ClientApp {
   /** The own player entity the camera was last turned for (a rejoin seats a new one). */
   private aimed: object | null = null;
   private viewGeneration = 0;
+  /** Views built so far (`window.keel.views`). */
+  private viewsBuilt = 0;
 
   constructor(private readonly opts: ClientAppOptions) {
     const { container } = opts;
@@ -158,6 +167,7 @@ export class ClientApp {
     }
     this.aimed = null;
     this.view = this.makeView(scene);
+    this.viewsBuilt++;
     if (this.session instanceof ConnectedPlay) {
       this.viewGeneration = this.session.sceneGeneration;
       this.labels = new NameLabels(this.view, this.session, this.opts.container);
@@ -184,6 +194,7 @@ export class ClientApp {
     this.labels?.dispose();
     this.view?.dispose();
     this.view = this.makeView(session.scene);
+    this.viewsBuilt++;
     this.labels = new NameLabels(this.view, session, this.opts.container);
   }
 
@@ -342,6 +353,16 @@ export class ClientApp {
       },
       get playerId() {
         return app.session?.ownEntityId ?? null;
+      },
+      get sceneHash() {
+        const s = app.session;
+        return (s instanceof ConnectedPlay ? s.scene.hash : app.scene?.hash) || null;
+      },
+      get composition() {
+        return app.session?.describe() ?? null;
+      },
+      get views() {
+        return app.viewsBuilt;
       },
       entity(id: string) {
         const e = app.session?.world.get(String(id));

@@ -1,27 +1,38 @@
 import {
-  ClientMirror,
+  App,
+  clientPlugins,
+  GameClient,
+  LOCAL_PLAYER,
+  PREDICTION,
+  predictionScene,
   RunMode,
+  sameJson,
+  silentLogger,
   validateEntity,
   World,
   type Entity,
   type MirroredEntity,
-  type PlayerInput,
+  type Predictor,
+  type Reconciliation,
+  type SceneChange,
+  type SessionTimers,
   type Snapshot,
   type Vec3,
-  type SceneChange,
   type Welcome,
 } from '../../core/index.js';
 import type { PlayerInputSource } from '../input/player-input.js';
 import { FrameStepper } from '../loop/frame-stepper.js';
-import { GameConnection } from '../net/game-connection.js';
-import { Predictor, type Reconciliation } from '../net/predictor.js';
 import { SnapshotBuffer } from '../net/snapshot-buffer.js';
+import { WebSocketTransport } from '../net/websocket-transport.js';
 import { loadBrowserScene, type BrowserScene } from '../scene/scene-source.js';
 import { ImpactDetector } from './impact-detector.js';
 import type { PlaySession, SessionEvent, SessionStatus } from './play-session.js';
 
-/** Inputs repeated in each Input message, so one lost message loses no input. */
-const REDUNDANT_INPUTS = 3;
+/** The page's timers, for the client's reconnect backoff and pings. */
+const pageTimers: SessionTimers = {
+  set: (run, ms) => setTimeout(run, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 export interface ConnectedPlayOptions {
   url: string;
@@ -44,32 +55,35 @@ interface Shown {
 }
 
 /**
- * Connected play-test over protocol v2. The drawn world is a core World kept in step with the
- * server's: entities are created and removed as snapshots say, remote ones are posed by
- * snapshot interpolation (`SnapshotBuffer`, INTERPOLATION_DELAY_MS behind), and the own player
- * is predicted from local inputs and reconciled with the acknowledged input sequence
- * (`Predictor`). A server scene reload (a new Welcome) resets the world without a page reload.
+ * Connected play-test: the core's client composition with a display world beside it.
+ *
+ * - The connection is a core `GameClient` over the page's WebSocket (`WebSocketTransport`, one
+ *   per attempt): it rejoins with backoff after a drop and measures the ping.
+ * - The own player is predicted by an `App` composed of `clientPlugins` over the scene's static
+ *   geometry (`predictionScene`): the same physics and controller as the server, one input per
+ *   tick, reconciled with the server's state for the input it applied last. A new one is made
+ *   for each welcome (a join, a rejoin, a server reload), from the scene version the server runs.
+ * - The drawn world is a core World kept in step with the client's mirror of the server's:
+ *   entities are created and removed as snapshots say, remote ones posed by snapshot
+ *   interpolation (`SnapshotBuffer`, INTERPOLATION_DELAY_MS behind), the own player where the
+ *   prediction has it, small corrections eased out.
  */
 export class ConnectedPlay implements PlaySession {
   readonly world = new World();
-  readonly connection: GameConnection;
-  private mirror = new ClientMirror();
+  readonly client: GameClient;
+  /** The prediction app for the current welcome and scene version; null until it is built. */
+  private app: App | null = null;
   private buffer: SnapshotBuffer;
-  private predictor: Predictor | null = null;
   private stepper: FrameStepper;
   private readonly shown = new Map<number, Shown>();
-  private welcome: Welcome | null = null;
-  private acked = 0;
-  /** The newest applied snapshot tick not yet acknowledged by an input or an ack. */
-  private unackedTick = 0;
-  private seq = 0;
-  private readonly unacked: PlayerInput[] = [];
   private lastFrame: number | null = null;
   private readonly scratchP: Vec3 = [0, 0, 0];
   private readonly scratchQ: [number, number, number, number] = [0, 0, 0, 1];
   private readonly impacts: ImpactDetector;
   private sceneGen = 0;
   private currentScene: BrowserScene;
+  /** Reconciliations of the apps before the current one (the benchmark reads them all). */
+  private readonly pastLog: Reconciliation[] = [];
 
   constructor(private readonly opts: ConnectedPlayOptions) {
     this.currentScene = opts.scene;
@@ -77,15 +91,15 @@ export class ConnectedPlay implements PlaySession {
     this.buffer = new SnapshotBuffer(1000 / tickRate);
     this.stepper = new FrameStepper(tickRate, 12);
     this.impacts = new ImpactDetector(this.world, null);
-    this.connection = new GameConnection({
-      url: opts.url,
+    this.client = new GameClient(() => new WebSocketTransport(opts.url, opts.socket), {
       name: opts.name,
+      timers: pageTimers,
+      now: () => performance.now(),
       onWelcome: (w) => this.onWelcome(w),
-      onSnapshot: (s) => this.onSnapshot(s),
       onSceneChange: (c) => this.onSceneChange(c),
-      ...(opts.socket ? { socket: opts.socket } : {}),
     });
-    this.connection.connect();
+    this.client.onApplied((s, at) => this.onSnapshot(s, at));
+    this.client.connect();
   }
 
   /** The scene this session draws; replaced when the server reloads a different version. */
@@ -93,43 +107,47 @@ export class ConnectedPlay implements PlaySession {
     return this.currentScene;
   }
 
-  /** Bumped whenever `scene` is replaced (the page rebuilds its view then). */
+  /** Bumped when `scene` is replaced by a version that looks different (the page rebuilds its view then). */
   get sceneGeneration(): number {
     return this.sceneGen;
   }
 
   get ownEntityId(): string | null {
-    return this.welcome?.playerEntity ?? null;
+    return this.client.welcome?.playerEntity ?? null;
+  }
+
+  /** The prediction app's composition (`App.describe()`), or null before the first welcome. */
+  describe(): string | null {
+    return this.app?.describe() ?? null;
   }
 
   /** Every reconciliation so far (input, error, no-prediction lag; metres), for benchmarks. */
   get predictionLog(): readonly Reconciliation[] {
-    return this.predictor?.log ?? [];
+    const now = this.predictor?.log ?? [];
+    return this.pastLog.length ? [...this.pastLog, ...now] : now;
   }
 
   frame(nowMs: number): SessionEvent[] {
     const events: SessionEvent[] = [];
     const dtS = this.lastFrame === null ? 0 : Math.min(0.25, (nowMs - this.lastFrame) / 1000);
     this.lastFrame = nowMs;
+    const app = this.app;
     const predictor = this.predictor;
-    if (this.connection.open && predictor?.ready) {
+    // Until a snapshot has shown the own player there is nothing to predict: snapshots are
+    // taken in below, and the clock only keeps its phase.
+    if (app && predictor?.ready) {
+      const local = app.get(LOCAL_PLAYER);
       this.stepper.advance(nowMs, (dt, tick) => {
-        const input = this.opts.input.sample(++this.seq);
         const vy = predictor.velocityY;
-        predictor.step(input, dt, tick);
-        if (input.jump && Math.abs(vy) < 0.05 && predictor.velocityY > 1) events.push({ type: 'jump' });
-        this.unacked.push(input);
-        if (this.unacked.length > REDUNDANT_INPUTS) this.unacked.shift();
-        this.connection.sendInput(this.acked, this.unacked);
-        this.unackedTick = 0;
+        app.tick(dt, tick); // snapshots in, the input sampled, predicted and sent
+        if (local.lastInput?.jump && Math.abs(vy) < 0.05 && predictor.velocityY > 1) events.push({ type: 'jump' });
       });
     } else this.stepper.advance(nowMs, () => {});
-    if (this.unackedTick !== 0) {
-      // No input went out this frame (not spawned yet, or no tick due): acknowledge anyway, or
-      // every snapshot stays a full one.
-      this.connection.sendAck(this.unackedTick);
-      this.unackedTick = 0;
-    }
+    // Snapshots that arrived since the last tick are drawn now, and acknowledged even when no
+    // input went out (not spawned yet, no tick due, no app while a new scene version loads), or
+    // every snapshot stays a full one.
+    this.client.receive();
+    this.client.sendInput(null);
     this.interpolate(nowMs, dtS);
     if (dtS > 0) this.impacts.afterTick(dtS, events);
     return events;
@@ -145,81 +163,106 @@ export class ConnectedPlay implements PlaySession {
     for (const s of this.shown.values()) if (s.entity.id.startsWith('player-')) players++;
     return {
       mode: 'connected',
-      state: this.connection.state,
-      tick: this.mirror.lastTick,
+      state: this.client.state,
+      tick: this.client.mirror.lastTick,
       players,
-      pingMs: this.connection.pingMs,
-      reason: this.connection.reason,
+      pingMs: this.client.pingMs,
+      reason: this.client.reason,
     };
   }
 
   dispose(): void {
-    this.connection.close();
-    this.predictor?.dispose();
+    this.client.close();
+    this.disposeApp();
     this.clearWorld();
+  }
+
+  private get predictor(): Predictor | null {
+    return this.app?.get(PREDICTION) ?? null;
   }
 
   private onWelcome(w: Welcome): void {
     // A first join, a rejoin after a drop, or the server's scene reload: start from scratch.
-    this.welcome = w;
-    this.mirror = new ClientMirror();
     this.buffer = new SnapshotBuffer(1000 / w.tickRate);
     this.stepper = new FrameStepper(w.tickRate, 12);
-    this.acked = 0;
-    this.unacked.length = 0;
+    this.disposeApp();
     this.clearWorld();
     if (w.sceneHash !== this.currentScene.hash && this.currentScene.hash !== '') {
       // The server runs another version of the scene (it reloaded): fetch it for geometry and
       // looks; on failure keep predicting against the geometry at hand.
-      this.refetchScene(w, () => this.resetPredictor());
-    } else this.resetPredictor();
+      this.refetchScene(w, () => this.buildApp(w));
+    } else this.buildApp(w);
   }
 
   /**
-   * The server applied a new version of the scene in place: entities change through snapshots;
-   * fetch the new version for what snapshots do not carry (models, geometry, environment). A full
-   * swap is handled by the Welcome that follows it.
+   * The server applied a new version of the scene in place: entities change through snapshots.
+   * Fetch the new version for what snapshots do not carry. The view is rebuilt only when its
+   * looks changed (environment, heightfields; models load as entities need them), and the
+   * prediction only when the static geometry did: an edit to a crate costs neither. A full swap
+   * is handled by the Welcome that follows it.
    */
   private onSceneChange(c: SceneChange): void {
     if (c.kind !== 'delta' || c.sceneHash === this.currentScene.hash) return;
-    this.refetchScene(this.welcome, () => {});
+    const w = this.client.welcome;
+    const before = this.currentScene;
+    this.refetchScene(w, (after) => {
+      if (!after || !w) return;
+      // New walls or floors: predict against them from where the player is now.
+      if (!sameJson(predictionScene(before.doc).entities, predictionScene(after.doc).entities)) this.buildApp(w, true);
+    }, (a, b) => sameJson(a.doc.settings.environment, b.doc.settings.environment) && sameKeys(a.heightfields, b.heightfields));
   }
 
-  /** Fetches the scene again; applies it (then `then`) while `w` is still the welcome; `then` also runs on failure. */
-  private refetchScene(w: Welcome | null, then: () => void): void {
+  /**
+   * Fetches the scene again and, while `w` is still the welcome, makes it the current one: the
+   * page rebuilds its view for it unless `sameLooks` says the old view draws it as well. Then
+   * `then` runs with the new scene, or with null when the fetch failed.
+   */
+  private refetchScene(w: Welcome | null, then: (scene: BrowserScene | null) => void, sameLooks?: (a: BrowserScene, b: BrowserScene) => boolean): void {
     const load = this.opts.loadScene ?? ((name: string) => loadBrowserScene(name, RunMode.Client));
     void load(this.currentScene.name).then(
       (scene) => {
-        if (this.welcome !== w) return;
+        if (this.client.welcome !== w) return;
+        const redraw = !sameLooks?.(this.currentScene, scene);
         this.currentScene = scene;
-        this.sceneGen++;
-        then();
+        if (redraw) this.sceneGen++;
+        then(scene);
       },
-      then,
+      () => {
+        if (this.client.welcome === w) then(null);
+      },
     );
   }
 
-  private resetPredictor(): void {
-    this.predictor?.dispose();
-    this.predictor = new Predictor(this.currentScene.doc, this.currentScene.heightfields);
+  /** The prediction app for welcome `w`, over the static part of the current scene (replacing the one before). */
+  private buildApp(w: Welcome, keepPlayer = false): void {
+    if (this.client.welcome !== w || this.client.state === 'closed') return;
+    const old = this.predictor;
+    const carry = keepPlayer && old?.ready ? { p: [...old.position] as Vec3, v: old.velocity } : null;
+    this.disposeApp();
+    const scene = this.currentScene;
+    this.app = new App({
+      name: 'client (connected)',
+      simulation: { scene: predictionScene(scene.doc), mode: RunMode.Client, logger: silentLogger(), heightfields: scene.heightfields },
+      plugins: [clientPlugins(this.client, this.opts.input, this.opts.name)],
+    });
+    this.app.start();
+    if (carry) this.app.get(PREDICTION).place(carry.p, carry.v);
   }
 
-  private onSnapshot(s: Snapshot): void {
-    if (!this.mirror.apply(s)) return; // out of order or against a dropped baseline
-    this.acked = s.tick;
-    this.unackedTick = s.tick;
-    const entities = this.mirror.entities;
-    this.buffer.push(s.tick, entities, performance.now());
+  private disposeApp(): void {
+    const app = this.app;
+    if (!app) return;
+    this.pastLog.push(...app.get(PREDICTION).log);
+    if (this.pastLog.length > 4096) this.pastLog.splice(0, this.pastLog.length - 4096);
+    this.app = null;
+    app.dispose();
+  }
+
+  private onSnapshot(s: Snapshot, arrivedAt: number): void {
+    const entities = this.client.mirror.entities;
+    this.buffer.push(s.tick, entities, arrivedAt);
     this.syncMembership(entities);
-    const own = this.ownEntityId ? this.mirror.byId(this.ownEntityId) : undefined;
-    const predictor = this.predictor;
-    if (own && predictor) {
-      if (!predictor.ready || s.inputSeq === 0) {
-        if (!predictor.ready) predictor.place(own.position);
-      } else predictor.reconcile(s.inputSeq, own.position, s.playerVelocity);
-    }
   }
-
   /** Creates, rebuilds and removes display entities so they match the newest state. */
   private syncMembership(entities: ReadonlyMap<number, MirroredEntity>): void {
     for (const [netId, shown] of this.shown) {
@@ -247,13 +290,14 @@ export class ConnectedPlay implements PlaySession {
   private interpolate(nowMs: number, dtS: number): void {
     const t = this.buffer.renderTime(nowMs);
     const ownId = this.ownEntityId;
+    const predictor = this.predictor;
     const p = this.scratchP;
     const q = this.scratchQ;
     for (const [netId, shown] of this.shown) {
       const e = shown.entity;
-      if (e.id === ownId && this.predictor?.ready) {
-        const d = this.predictor.drawnPosition(dtS);
-        const r = this.predictor.rotation;
+      if (e.id === ownId && predictor?.ready) {
+        const d = predictor.drawnPosition(dtS);
+        const r = predictor.rotation;
         e.position[0] = d[0];
         e.position[1] = d[1];
         e.position[2] = d[2];
@@ -283,4 +327,10 @@ export class ConnectedPlay implements PlaySession {
     for (const s of this.shown.values()) this.world.remove(s.entity.id);
     this.shown.clear();
   }
+}
+
+function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {
+  if (a.size !== b.size) return false;
+  for (const k of a.keys()) if (!b.has(k)) return false;
+  return true;
 }

@@ -66,6 +66,10 @@ export class LocalPlay implements PlaySession {
     return { mode: 'local', state: 'local', tick: this.sim.tickNumber, players: this.players.count, pingMs: null, reason: null };
   }
 
+  describe(): string {
+    return this.app.describe();
+  }
+
   dispose(): void {
     this.input.onGesture = null;
     this.app.dispose();

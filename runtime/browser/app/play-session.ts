@@ -1,12 +1,12 @@
-import type { Vec3, World } from '../../core/index.js';
+import type { ConnectionState, Vec3, World } from '../../core/index.js';
 
-/** Connection states a HUD shows; a local session is always `local`. */
-export type ConnectionState = 'local' | 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
+/** What a HUD shows of the connection: the client's state, or `local` for a local session. */
+export type SessionState = ConnectionState | 'local';
 
 /** What the page shows about a session, read once per frame. */
 export interface SessionStatus {
   mode: 'local' | 'connected';
-  state: ConnectionState;
+  state: SessionState;
   /** The simulation tick (local) or the newest server tick received. */
   tick: number;
   players: number;
@@ -31,5 +31,7 @@ export interface PlaySession {
   /** The own player's entity id in `world`, or null. */
   readonly ownEntityId: string | null;
   status(): SessionStatus;
+  /** The session's app as `App.describe()` prints it, or null while there is none. */
+  describe(): string | null;
   dispose(): void;
 }

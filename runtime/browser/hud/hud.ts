@@ -3,6 +3,7 @@ import type { SessionStatus } from '../app/play-session.js';
 
 const STATE_LABEL: Record<SessionStatus['state'], string> = {
   local: 'Local',
+  idle: 'Connecting',
   connecting: 'Connecting',
   connected: 'Connected',
   reconnecting: 'Reconnecting',

@@ -1,8 +1,7 @@
-import { quatFromEulerDeg } from '../math/vec.js';
 import type { PlayerInput } from '../protocol/messages.js';
-import type { ClientTransport } from '../net/client-transport.js';
-import { GameClient, type GameClientOptions } from '../net/game-client.js';
+import type { GameClient } from '../net/game-client.js';
 import type { GameSession } from '../net/game-session.js';
+import { Predictor } from '../net/predictor.js';
 import { Players, type Player } from '../net/players.js';
 import { pluginGroup, resourceKey, type Plugin, type PluginGroup } from './app.js';
 
@@ -20,6 +19,9 @@ export const LOCAL_PLAYER = resourceKey<LocalPlayer>('local player');
 
 /** The protocol client of an app joined to a server (`ClientNetPlugin`). */
 export const CLIENT_NET = resourceKey<GameClient>('client net');
+
+/** The prediction of the own player of an app joined to a server (`PredictionPlugin`). */
+export const PREDICTION = resourceKey<Predictor>('prediction');
 
 /** Which scene the server app runs, as its welcome and scene changes name it. */
 export interface SceneInfo {
@@ -115,38 +117,81 @@ export function ServerNetPlugin(session: GameSession): Plugin {
 }
 
 /**
- * A client's network side over a `ClientTransport`: connects at startup; `snapshots-in`
- * (networkIn, first) applies the snapshots received since the last tick to the mirror of the
- * server's world and, on the first one that shows the own player, puts the local player (when
- * there is one) where the server has it; `inputs-out` (replicationOut) sends the tick's input
- * with the ack, or the ack alone. Closes at teardown.
+ * A client's network side over its `GameClient`: connects at startup (when nobody did);
+ * `snapshots-in` (networkIn, first) applies the snapshots received since the last tick to the
+ * mirror of the server's world; `acks-out` (replicationOut, last) acknowledges them when no
+ * input did. The app does not own the client: one connection may outlive several apps (a
+ * client builds a new one when the server's scene changes), so whoever made it closes it.
  */
-export function ClientNetPlugin(transport: ClientTransport, opts: GameClientOptions): Plugin {
+export function ClientNetPlugin(client: GameClient): Plugin {
   return {
     name: 'client-net',
     build(app) {
-      const client = new GameClient(transport, opts);
-      const { sim } = app;
-      const local = app.has(LOCAL_PLAYER) ? app.get(LOCAL_PLAYER) : null;
-      let placedFor: unknown = null;
       app.insert(CLIENT_NET, client);
       app.onStartup(() => client.connect());
-      app.onTeardown(() => client.close());
-      const receive = () => {
-        if (client.receive() === 0 || !local?.player || !client.welcome || placedFor === client.welcome) return;
-        const own = client.mirror.byId(client.welcome.playerEntity);
-        if (!own || !sim.physics.hasBody(local.player.entityId)) return;
-        // The prediction starts from the server's position (once per welcome).
-        placedFor = client.welcome;
-        const p: [number, number, number] = [own.position[0], own.position[1], own.position[2]];
-        sim.physics.setTransform(local.player.entityId, p, quatFromEulerDeg([0, 0, 0]));
-        sim.physics.setLinearVelocity(local.player.entityId, [0, 0, 0]);
-        const e = sim.world.get(local.player.entityId);
-        if (e) sim.world.setPose(e, p);
-      };
-      const first = sim.systems().find((s) => s.phase === 'networkIn');
-      app.addSystem('networkIn', 'snapshots-in', receive, first ? { before: first.name } : {});
-      app.addSystem('replicationOut', 'inputs-out', () => client.send(local?.lastInput ? [local.lastInput] : []));
+      const first = app.sim.systems().find((s) => s.phase === 'networkIn');
+      app.addSystem('networkIn', 'snapshots-in', () => client.receive(), first ? { before: first.name } : {});
+      app.addSystem('replicationOut', 'acks-out', () => client.sendInput(null));
+    },
+  };
+}
+
+/**
+ * The own player of a client joined to a server, predicted and reconciled (`Predictor`): it
+ * spawns in this app's simulation at startup and is put where the server has it once a
+ * snapshot shows it; from then on `local-input` (networkIn, before `player-input`) samples one
+ * numbered input per tick from `input` for the shared controller, and `inputs-out`
+ * (replicationOut, before `acks-out`) remembers where the tick left the player and sends the
+ * input with the ack. Each snapshot applied reconciles the prediction with the server's
+ * position and velocity after the input it applied last. Needs `PlayersPlugin` and
+ * `ClientNetPlugin` before it; the simulation should hold only what never moves
+ * (`predictionScene`), since every body in it is the player's to push.
+ */
+export function PredictionPlugin(input: InputSampler, name = 'you'): Plugin {
+  return {
+    name: 'prediction',
+    build(app) {
+      const players = app.get(PLAYERS);
+      const client = app.get(CLIENT_NET);
+      const local: LocalPlayer = { player: null, lastInput: null };
+      app.insert(LOCAL_PLAYER, local);
+      let predictor: Predictor | null = null;
+      let unsubscribe = () => {};
+      app.onStartup(() => {
+        local.player = players.join(name);
+        const p = new Predictor(app.sim, players, local.player);
+        predictor = p;
+        app.insert(PREDICTION, p);
+        unsubscribe = client.onApplied((s) => {
+          const own = client.welcome ? client.mirror.byId(client.welcome.playerEntity) : undefined;
+          if (!own) return;
+          if (!p.ready) p.place(own.position);
+          else if (s.inputSeq !== 0) p.reconcile(s.inputSeq, own.position, s.playerVelocity);
+        });
+      });
+      app.onTeardown(() => unsubscribe());
+      app.addSystem(
+        'networkIn',
+        'local-input',
+        () => {
+          local.lastInput = null;
+          if (!predictor?.ready || !client.open) return;
+          const sampled = input.sample(client.nextInputSeq());
+          local.lastInput = sampled;
+          predictor.enqueue(sampled);
+        },
+        { before: 'player-input' },
+      );
+      app.addSystem(
+        'replicationOut',
+        'inputs-out',
+        ({ dt }) => {
+          if (!local.lastInput) return;
+          predictor!.record(local.lastInput, dt);
+          client.sendInput(local.lastInput);
+        },
+        { before: 'acks-out' },
+      );
     },
   };
 }
@@ -165,11 +210,12 @@ export function localPlayPlugins(input: InputSampler, name?: string): PluginGrou
 }
 
 /**
- * A client joined to a server over `transport`: the own player predicted through the same
- * physics and controller (scripts are the server's), inputs out, snapshots in.
+ * A client joined to a server through `client`: snapshots in, the own player predicted through
+ * the same physics and controller and reconciled with the server's state, inputs out (scripts
+ * are the server's). Run it over `predictionScene(scene)`.
  */
-export function clientPlugins(transport: ClientTransport, input: InputSampler, opts: GameClientOptions): PluginGroup {
-  return pluginGroup('client', [PhysicsPlugin, PlayersPlugin, LocalPlayerPlugin(input, opts.name), ClientNetPlugin(transport, opts)]);
+export function clientPlugins(client: GameClient, input: InputSampler, name?: string): PluginGroup {
+  return pluginGroup('client', [PhysicsPlugin, PlayersPlugin, ClientNetPlugin(client), PredictionPlugin(input, name)]);
 }
 
 /** The editor's Play mode: a fresh world from a copy of the document, with physics and scripts. */

@@ -1,16 +1,11 @@
-import {
-  Players,
-  POSITION_SCALE,
-  RunMode,
-  silentLogger,
-  Simulation,
-  type HeightfieldData,
-  type Player,
-  type PlayerInput,
-  type Quat,
-  type SceneDocument,
-  type Vec3,
-} from '../../core/index.js';
+import type { Quat, Vec3 } from '../math/vec.js';
+import type { SceneDocument } from '../scene/schema.js';
+import type { HeightfieldData } from '../physics/heightfield.js';
+import { POSITION_SCALE, type PlayerInput } from '../protocol/messages.js';
+import { RunMode } from '../run-mode.js';
+import { silentLogger } from '../log.js';
+import { Simulation } from '../sim/simulation.js';
+import { Players, type Player } from './players.js';
 
 /** A correction at least this large (metres) moves the drawn player at once instead of easing. */
 export const SNAP_DISTANCE = 2;
@@ -44,9 +39,6 @@ export interface Reconciliation {
  * a respawn) apply at once.
  */
 export class Predictor {
-  readonly sim: Simulation;
-  private readonly players: Players;
-  private readonly player: Player;
   private readonly inputs: (PlayerInput | null)[] = new Array<PlayerInput | null>(HISTORY).fill(null);
   /** Per remembered input: position x, y, z and velocity x, y, z after it. */
   private readonly state = new Float64Array(HISTORY * 6);
@@ -55,7 +47,6 @@ export class Predictor {
   /** Sequence numbers inside the local simulation: replays reuse inputs under fresh numbers. */
   private localSeq = 0;
   private dt = 1 / 60;
-  private tick = 0;
   /** Visual offset still to ease out, metres. */
   private readonly offset: Vec3 = [0, 0, 0];
   private readonly drawn: Vec3 = [0, 0, 0];
@@ -67,18 +58,22 @@ export class Predictor {
    */
   readonly log: Reconciliation[] = [];
 
-  constructor(scene: SceneDocument, heightfields: ReadonlyMap<string, HeightfieldData>) {
-    // Only what never moves: other bodies are the server's to simulate.
-    const entities = scene.entities
-      .filter((e) => !e.components.rigidBody || e.components.rigidBody.type === 'static')
-      .filter((e) => e.components.collider || e.components.spawnPoint)
-      .map((e) => {
-        const { script: _script, ...components } = e.components;
-        return { ...e, components };
-      });
-    this.sim = new Simulation({ scene: { ...scene, entities }, mode: RunMode.Client, logger: silentLogger(), heightfields });
-    this.players = new Players(this.sim);
-    this.player = this.players.join('');
+  /**
+   * Predicts `player` in `sim`, a simulation that holds only what never moves besides it
+   * (`predictionScene`): every body in it is the player's to push. `players` is the controller;
+   * its `step` runs as the `player-input` system, or in `step` and replays here.
+   */
+  constructor(
+    readonly sim: Simulation,
+    private readonly players: Players,
+    private readonly player: Player,
+  ) {}
+
+  /** A predictor with a simulation of its own, advanced by `step` (tests, tools). */
+  static forScene(scene: SceneDocument, heightfields: ReadonlyMap<string, HeightfieldData>): Predictor {
+    const sim = new Simulation({ scene: predictionScene(scene), mode: RunMode.Client, logger: silentLogger(), heightfields, defaultSystems: false });
+    const players = new Players(sim, { attach: false });
+    return new Predictor(sim, players, players.join(''));
   }
 
   /** Whether the body has been put where the server says it is. */
@@ -86,24 +81,40 @@ export class Predictor {
     return this.placed;
   }
 
-  /** Puts the body at the server's position (on join and after a respawn). */
-  place(position: Readonly<Vec3>): void {
-    this.setBody(position, [0, 0, 0]);
+  /** Puts the body at the server's position (on join and after a respawn), at rest unless `velocity` says otherwise. */
+  place(position: Readonly<Vec3>, velocity: Readonly<Vec3> = [0, 0, 0]): void {
+    this.setBody(position, [velocity[0], velocity[1], velocity[2]]);
     this.offset[0] = this.offset[1] = this.offset[2] = 0;
     this.count = 0;
     this.placed = true;
   }
 
-  /** Applies one input for one tick and remembers where it left the player. */
-  step(input: PlayerInput, dt: number, tick: number): void {
+  /** Queues `input` for the controller's next step (under a local number: replays reuse inputs). */
+  enqueue(input: PlayerInput): void {
+    this.players.enqueue(this.player, [{ ...input, seq: ++this.localSeq }]);
+  }
+
+  /** After the tick of `dt` that applied `input`: remembers where it left the player. */
+  record(input: PlayerInput, dt: number): void {
     this.dt = dt;
-    this.tick = tick;
-    this.advance(input);
     const at = this.head;
     this.inputs[at] = input;
-    this.record(at);
+    this.remember(at);
     this.head = (this.head + 1) % HISTORY;
     this.count = Math.min(HISTORY, this.count + 1);
+  }
+
+  /** Applies one input for one tick (the controller, then physics) and remembers where it left the player. */
+  step(input: PlayerInput, dt: number): void {
+    this.enqueue(input);
+    this.advance(dt);
+    this.record(input, dt);
+  }
+
+  /** The player's velocity in the prediction, m/s (a copy). */
+  get velocity(): Vec3 {
+    const v = this.sim.physics.getLinearVelocity(this.player.entityId);
+    return [v[0], v[1], v[2]];
   }
 
   /** The player's vertical velocity in the prediction, m/s. */
@@ -151,8 +162,9 @@ export class Predictor {
     this.setBody(server, velocity ? [velocity[0], velocity[1], velocity[2]] : [st[o + 3]!, st[o + 4]!, st[o + 5]!]);
     for (let r = k - 1; r >= 0; r--) {
       const i = (this.head - 1 - r + HISTORY) % HISTORY;
-      this.advance(this.inputs[i]!);
-      this.record(i);
+      this.enqueue(this.inputs[i]!);
+      this.advance(this.dt);
+      this.remember(i);
     }
     const after = this.position;
     if (error >= SNAP_DISTANCE) this.offset[0] = this.offset[1] = this.offset[2] = 0;
@@ -164,12 +176,13 @@ export class Predictor {
     return error;
   }
 
-  private advance(input: PlayerInput): void {
-    this.players.enqueue(this.player, [{ ...input, seq: ++this.localSeq }]);
-    this.sim.tick(this.dt, this.tick);
+  /** One step of what a tick runs for the player: the controller (`player-input`), then physics (`physics-step`). */
+  private advance(dt: number): void {
+    this.players.step();
+    this.sim.stepPhysics(dt);
   }
 
-  private record(i: number): void {
+  private remember(i: number): void {
     const p = this.position;
     const v = this.sim.physics.getLinearVelocity(this.player.entityId);
     const o = i * 6;
@@ -211,7 +224,23 @@ export class Predictor {
     return this.drawn;
   }
 
+  /** Disposes the simulation (for one made by `forScene`). */
   dispose(): void {
     this.sim.dispose();
   }
+}
+
+/**
+ * The part of a scene a client predicts its player against: what never moves (static colliders)
+ * and the spawn points, without scripts. Other bodies are the server's to simulate.
+ */
+export function predictionScene(scene: SceneDocument): SceneDocument {
+  const entities = scene.entities
+    .filter((e) => !e.components.rigidBody || e.components.rigidBody.type === 'static')
+    .filter((e) => e.components.collider || e.components.spawnPoint)
+    .map((e) => {
+      const { script: _script, ...components } = e.components;
+      return { ...e, components };
+    });
+  return { ...scene, entities };
 }
