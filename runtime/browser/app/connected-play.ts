@@ -44,6 +44,8 @@ export interface ConnectedPlayOptions {
   socket?: (url: string) => WebSocket;
   /** Loads a scene by name when the server runs a different version (default: from the dev server). */
   loadScene?: (name: string) => Promise<BrowserScene>;
+  /** The clock `frame(nowMs)` is given, for snapshot arrival times and pings (default: performance.now). */
+  now?: () => number;
 }
 
 /** What the display world holds per replicated entity. */
@@ -94,7 +96,7 @@ export class ConnectedPlay implements PlaySession {
     this.client = new GameClient(() => new WebSocketTransport(opts.url, opts.socket), {
       name: opts.name,
       timers: pageTimers,
-      now: () => performance.now(),
+      now: opts.now ?? (() => performance.now()),
       onWelcome: (w) => this.onWelcome(w),
       onSceneChange: (c) => this.onSceneChange(c),
     });
