@@ -26,7 +26,7 @@ import { median } from '../lib/stats.mjs';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 
 /** A scene of `n` entities: crates in a grid, a tenth of them children of a row holder. */
-export function bigScene(n) {
+export function bigScene(n, name = 'big') {
   const entities = [
     { id: 'ground', components: { transform: { position: [0, -0.5, 0] }, mesh: { shape: 'box', size: [200, 1, 200] }, rigidBody: { type: 'static' }, collider: { shape: 'box', size: [200, 1, 200] } } },
     { id: 'sun', components: { transform: { position: [10, 30, 10], rotation: [-50, 30, 0] }, light: { kind: 'directional' } } },
@@ -49,7 +49,7 @@ export function bigScene(n) {
       },
     });
   }
-  return { $schema: './keel-scene.schema.json', format: 'keel-scene', version: 1, name: 'big', entities };
+  return { $schema: './keel-scene.schema.json', format: 'keel-scene', version: 1, name, entities };
 }
 
 /** @param {{ quick: boolean, progress: (msg: string) => void, repo: string, signal?: AbortSignal }} opts */
@@ -60,6 +60,8 @@ export async function run({ quick, progress, repo }) {
   const scenesDir = join(dir, 'scenes');
   await cp(join(repo, 'scenes'), scenesDir, { recursive: true });
   await writeFile(join(scenesDir, 'big.json'), JSON.stringify(bigScene(2000), null, 2));
+  // The size the save goal is set for: about 1 MiB in canonical form.
+  await writeFile(join(scenesDir, 'mib.json'), JSON.stringify(bigScene(1220, 'mib'), null, 2));
   const port = await freePort();
   process.env.KEEL_SCENES_DIR = scenesDir;
   const server = await createServer({ configFile: join(repo, 'vite.config.ts'), root: repo, logLevel: 'error', server: { port, host: '127.0.0.1', strictPort: true } });
@@ -167,7 +169,7 @@ export async function run({ quick, progress, repo }) {
 
     const saveRows = [];
     const saves = quick ? 5 : 15;
-    for (const scene of ['arena', 'big']) {
+    for (const scene of ['arena', 'mib', 'big']) {
       progress(`saving ${scene}`);
       await open(scene);
       const times = [];
@@ -219,14 +221,16 @@ export async function run({ quick, progress, repo }) {
       stages['raw PUT'] = raw;
       const bytes = (await readFile(join(scenesDir, `${scene}.json`))).length;
       const st = (name) => (stages[name]?.length ? median(stages[name]).toFixed(1) : '-');
-      saveRows.push([scene, String(bytes), median(times).toFixed(0), st('keel:save'), st('keel:save:serialise'), st('keel:save:request'), st('keel:save:answer'), st('keel:save:bookkeeping'), st('raw PUT'), String(Math.max(...stages.frames))]);
+      const goal = scene === 'mib' && stages['keel:save']?.length ? (median(stages['keel:save']) < 30 ? 'pass' : 'MISS') : '—';
+      saveRows.push([scene, String(bytes), median(times).toFixed(0), st('keel:save'), st('keel:save:serialise'), st('keel:save:request'), st('keel:save:answer'), st('keel:save:bookkeeping'), st('raw PUT'), String(Math.max(...stages.frames)), goal]);
     }
     tables.push({
       title: `Editor: save round trip in the browser, Ctrl+S to acknowledged (file renamed) (ms, p50 of ${saves} saves)`,
-      columns: ['scene', 'file bytes', 'key press to acknowledged', 'save handler', 'serialise', 'PUT to response', 'answer read', 'after-save bookkeeping', 'bare fetch PUT from the page', 'frames drawn during a save (most)'],
+      columns: ['scene', 'file bytes', 'key press to acknowledged', 'save handler', 'serialise', 'PUT to response', 'answer read', 'after-save bookkeeping', 'bare fetch PUT of the whole scene from the page', 'frames drawn during a save (most)', 'goal < 30 ms'],
       rows: saveRows,
       notes: [
-        'goal (issue 10): < 30 ms p50 for a 1 MiB scene (big, 2000 entities); the dev server alone is bench editor-core',
+        'goal (issue 10): < 30 ms p50 for a 1 MiB scene (mib, 1220 entities), judged on the save handler; big (2000 entities, 1.7 MB) for scale; the dev server alone is bench editor-core',
+        'a save sends the edits since the version on disk (a few hundred bytes), which the dev server applies and writes in canonical form; the bare fetch column sends the whole scene',
         'save handler: the editor\'s save function from its start to the acknowledgement shown (performance.measure keel:save*); key press to acknowledged adds the key event reaching the page and the poll',
       ],
     });

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { RunMode, SceneError, type SceneDocument, type Vec3 } from '../../runtime/core/index.js';
 import { checkSceneName, loadBrowserScene, type BrowserScene } from '../../runtime/browser/scene/scene-source.js';
-import { diskHash, listScenes, saveScene } from './api.js';
+import { diskHash, listScenes, saveEdits, saveScene } from './api.js';
 import { copySelection, createEntity, CREATE_KINDS, deleteSelection, duplicateSelection, paste, type CreateKind } from './commands.js';
 import { Hierarchy } from './hierarchy.js';
 import { Inspector } from './inspector.js';
@@ -94,10 +94,15 @@ function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[];
     const t0 = performance.now();
     store.saving.value = true;
     const doc = store.doc.value;
-    const r = await saveScene(store.name, doc, ifMatch);
+    // The edits since the version on disk when they are known, else the whole document; an
+    // edits save the server cannot take (not a conflict, not a problem in the scene) goes whole.
+    const { mark, edits } = store.saveMark();
+    let r = ifMatch !== '*' && edits ? await saveEdits(store.name, edits, ifMatch) : null;
+    if (!r || r.status === 'error') r = await saveScene(store.name, doc, ifMatch);
     const t1 = performance.now();
     store.saving.value = false;
     if (r.status === 'saved') {
+      store.savedThrough(mark);
       if (store.doc.value === doc) store.markSaved(r.hash);
       else store.hash.value = r.hash;
       store.serverProblems.value = [];

@@ -35,6 +35,9 @@ interface Persisted {
 
 export const storageKey = (name: string) => `keel-editor:history:${name}`;
 
+/** Past this many edits since the last save, the next save sends the whole scene. */
+const MAX_LOGGED_EDITS = 5000;
+
 export class EditorStore {
   readonly name: string;
   history: SceneHistory;
@@ -64,6 +67,15 @@ export class EditorStore {
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribe: () => void = () => {};
   private readonly changeListeners = new Set<(c: HistoryChange) => void>();
+  /**
+   * Every edit applied to the document, in order, from the absolute position `logStart` on: a
+   * save sends those since the file version `hash` instead of the whole scene. `logKnown` is
+   * false when the document was replaced by other means (a restored history) or the log
+   * overflowed: the next save then sends the whole scene, and the log starts again from it.
+   */
+  private log: SceneEdit[] = [];
+  private logStart = 0;
+  private logKnown = true;
 
   constructor(opts: StoreOptions) {
     this.name = opts.name;
@@ -115,6 +127,7 @@ export class EditorStore {
   }
 
   private changed(c: HistoryChange): void {
+    this.record(c);
     this.sync();
     if (c.kind !== 'select') {
       this.serverProblems.value = [];
@@ -122,6 +135,43 @@ export class EditorStore {
     }
     for (const l of this.changeListeners) l(c);
     if (!this.history.inGesture) this.schedulePersist();
+  }
+
+  private record(c: HistoryChange): void {
+    if (c.kind === 'select') return;
+    if (c.kind === 'reset') return this.forgetLog();
+    if (c.edit.op === 'batch' && c.edit.edits.length === 0) return;
+    if (!this.logKnown) {
+      this.logStart++;
+      return;
+    }
+    this.log.push(c.edit);
+    if (this.log.length > MAX_LOGGED_EDITS) this.forgetLog();
+  }
+
+  /** The document is no longer the file plus the logged edits: the next save sends it whole. */
+  private forgetLog(): void {
+    this.logStart += this.log.length;
+    this.log = [];
+    this.logKnown = false;
+  }
+
+  /**
+   * What a save starting now sends: the position it covers (for {@link savedThrough}) and the
+   * edits from the file version `hash` to the current document, or null when only the whole
+   * document will do.
+   */
+  saveMark(): { mark: number; edits: SceneEdit[] | null } {
+    const mark = this.logStart + this.log.length;
+    return { mark, edits: this.logKnown ? [...this.log] : null };
+  }
+
+  /** A save of the document as of `mark` succeeded: the log now starts from it. */
+  savedThrough(mark: number): void {
+    if (mark < this.logStart) return this.forgetLog(); // what came after it was dropped
+    this.log.splice(0, mark - this.logStart);
+    this.logStart = mark;
+    this.logKnown = true;
   }
 
   /** Applies one edit as an undoable step (or part of the open gesture); reports a refused edit. */
@@ -178,12 +228,17 @@ export class EditorStore {
   resetTo(doc: SceneDocument, hash: string): void {
     this.hash.value = hash;
     this.history.reset(doc);
+    // The document is the file as it is: edits count from here.
+    this.logStart += this.log.length;
+    this.log = [];
+    this.logKnown = true;
     this.persistNow();
   }
 
   /** Replaces the history with a stored one (recovery and reload). */
   restore(h: SceneHistory): void {
     this.attach(h);
+    this.forgetLog();
     this.scheduleValidate();
     for (const l of this.changeListeners) l({ kind: 'reset', edit: { op: 'batch', edits: [] }, doc: h.doc, selection: h.selection });
   }

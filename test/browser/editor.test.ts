@@ -45,6 +45,20 @@ const ed = <T>(fn: (k: Handle) => T): Promise<T> => h.page.evaluate(`(${fn.toStr
 const pos = async (id: string) => ed((k) => k.doc.entities).then((list) => list.find((e) => e.id === id)!.components.transform!.position);
 const blur = () => h.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
 
+/** Saves with Ctrl+S; returns how the save went over the wire: each PUT's content type and body size. */
+async function saveAndWatch(): Promise<{ type: string; bytes: number; status: number }[]> {
+  const puts: { type: string; bytes: number; status: number }[] = [];
+  const seen = (res: import('playwright-core').Response) => {
+    const req = res.request();
+    if (req.method() === 'PUT') puts.push({ type: req.headers()['content-type'] ?? '', bytes: req.postDataBuffer()?.length ?? 0, status: res.status() });
+  };
+  h.page.on('response', seen);
+  await h.page.keyboard.press('Control+s');
+  await until(async () => ((await ed((k) => k.dirty)) === false ? true : undefined), 'the save', 15_000, 50);
+  h.page.off('response', seen);
+  return puts;
+}
+
 /** Drags the gizmo's X arrow by `dx` pixels with real mouse events. */
 async function dragGizmoX(dx: number): Promise<void> {
   const at = await ed((k) => k.gizmoHandle('X'));
@@ -136,8 +150,11 @@ describe('editor on the arena', { timeout: 90_000 }, () => {
 
     // Saving: the file changes in exactly the three moved position lines.
     await blur();
-    await h.page.keyboard.press('Control+s');
-    await until(async () => ((await ed((k) => k.dirty)) === false ? true : undefined), 'the save', 15_000, 50);
+    // The save sends the edits since the file was loaded (the inspector change, the drags, the
+    // undo and redo), not the whole scene, and the server writes what a whole save would.
+    const puts = await saveAndWatch();
+    expect(puts).toEqual([{ type: 'application/vnd.keel.scene-edits+json', bytes: expect.any(Number), status: 200 }]);
+    expect(puts[0]!.bytes).toBeLessThan(4000);
     const saved = await readFile(join(h.scenesDir, 'arena.json'), 'utf8');
     // Against the canonical form of the file as it was (the save writes canonical form).
     const before = formatSceneText(original, 'arena.json').split('\n');
@@ -161,6 +178,18 @@ describe('editor on the arena', { timeout: 90_000 }, () => {
     expect(await ed((k) => k.dirty)).toBe(true);
     await h.page.keyboard.press('Control+Shift+z');
     expect(await ed((k) => k.dirty)).toBe(false);
+    // A restored history is not known to be the file plus logged edits: the first save after
+    // it sends the whole scene, the next one only its edits again; both write the same bytes a
+    // whole save of the document would.
+    const file = join(h.scenesDir, 'arena.json');
+    for (const [dx, type] of [[1, 'application/json'], [2, 'application/vnd.keel.scene-edits+json']] as const) {
+      await dragGizmoX(40 * dx);
+      await blur();
+      const puts = await saveAndWatch();
+      expect(puts.map((p) => [p.type, p.status])).toEqual([[type, 200]]);
+      const doc = await ed((k) => k.doc);
+      expect(await readFile(file, 'utf8')).toBe(formatSceneText(JSON.stringify(doc), 'arena.json'));
+    }
   });
 
   it('Play runs the scene and Stop leaves the document exactly as it was', async () => {

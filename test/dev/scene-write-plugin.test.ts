@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalSceneText } from '../../runtime/core/scene/canonical.js';
 import { parseSceneText } from '../../runtime/core/scene/validate.js';
-import { DEFAULT_MAX_BODY_BYTES, SCENES_API, TOKEN_HEADER } from '../../runtime/node/dev/scene-write-plugin.js';
+import { applySceneEdits, type SceneEdit } from '../../runtime/core/edit/scene-edit.js';
+import { DEFAULT_MAX_BODY_BYTES, SCENE_EDITS_TYPE, SCENES_API, TOKEN_HEADER } from '../../runtime/node/dev/scene-write-plugin.js';
 import { REPO } from '../helpers/keel-process.js';
 import { TempDirs } from '../helpers/wait.js';
 import { send, startDevServer, type DevServer } from './util.js';
@@ -122,6 +123,92 @@ describe('scene write API', () => {
     const created = await put('fresh.json', arenaText, good());
     expect(created.status, created.body).toBe(200);
     expect(await readFile(join(scenes, 'fresh.json'), 'utf8')).toBe(arenaText);
+  });
+
+  describe('an edits save (the edits since a version, not the whole scene)', () => {
+    const arenaDoc = () => {
+      const r = parseSceneText(arenaText, 'arena.json');
+      if (!r.ok) throw new Error('arena invalid');
+      return r.scene;
+    };
+    const putEdits = (edits: unknown, ifMatch: string | null, body?: string) =>
+      send(dev.port, 'PUT', `${SCENES_API}/arena.json`, good({ 'Content-Type': SCENE_EDITS_TYPE, ...(ifMatch === null ? {} : { 'If-Match': ifMatch }) }), body ?? JSON.stringify({ edits }));
+    const crate = () => arenaDoc().entities.find((x) => x.components.rigidBody?.type === 'dynamic')!.id;
+
+    it('writes exactly what a full save of the edited document writes, twice in a row from the answered hash', async () => {
+      const id = crate();
+      const first: SceneEdit[] = [
+        { op: 'set', entity: id, path: '/components/transform/position', value: [3, 4, 5] },
+        { op: 'set', entity: id, path: '/name', value: 'Moved crate' },
+        { op: 'add', entity: { id: 'added-by-edits', components: { transform: { position: [1, 2, 3] }, mesh: { shape: 'sphere' } } } },
+      ];
+      const r1 = await putEdits(first, sha(arenaText));
+      expect(r1.status, r1.body).toBe(200);
+      const expected1 = canonicalSceneText(applySceneEdits(arenaDoc(), first).doc);
+      expect(await diskArena()).toBe(expected1);
+      expect(r1.json.hash).toBe(sha(expected1));
+      // The next save starts from the version this one answered with (the server's copy in memory).
+      const second: SceneEdit[] = [{ op: 'remove', entity: 'added-by-edits' }, { op: 'set', entity: id, path: '/components/transform/position', value: [0, 9, 0] }];
+      const r2 = await putEdits(second, r1.json.hash as string);
+      expect(r2.status, r2.body).toBe(200);
+      const expected2 = canonicalSceneText(applySceneEdits(applySceneEdits(arenaDoc(), first).doc, second).doc);
+      expect(await diskArena()).toBe(expected2);
+      expect(r2.json.hash).toBe(sha(expected2));
+    });
+
+    it('notices a change on disk right after its own save, even one of the same length', async () => {
+      const id = crate();
+      const r1 = await putEdits([{ op: 'set', entity: id, path: '/components/transform/position', value: [1, 2, 3] }], sha(arenaText));
+      expect(r1.status, r1.body).toBe(200);
+      // Someone rewrites the file in place: one digit changed, the length the same.
+      const mine = await diskArena();
+      const theirs = mine.replace('[1, 2, 3]', '[1, 2, 4]');
+      expect(theirs.length).toBe(mine.length);
+      await writeFile(join(scenes, 'arena.json'), theirs);
+      const stale = await putEdits([{ op: 'set', entity: id, path: '/name', value: 'x' }], r1.json.hash as string);
+      expect(stale.status, stale.body).toBe(409);
+      expect(stale.json.current).toBe(sha(theirs));
+      expect(await diskArena()).toBe(theirs);
+      const whole = await put('arena.json', movedArena(3).text, good({ 'If-Match': r1.json.hash as string }));
+      expect(whole.status, whole.body).toBe(409);
+    });
+
+    it('applies edits to a version written by someone else, read from disk', async () => {
+      const other = movedArena(4).text;
+      await writeFile(join(scenes, 'arena.json'), other);
+      const edit: SceneEdit = { op: 'set', entity: crate(), path: '/tags', value: ['edited'] };
+      const r = await putEdits([edit], sha(other));
+      expect(r.status, r.body).toBe(200);
+      const base = parseSceneText(other, 'arena.json');
+      if (!base.ok) throw new Error('invalid');
+      expect(await diskArena()).toBe(canonicalSceneText(applySceneEdits(base.scene, [edit]).doc));
+    });
+
+    it('refuses a stale version (409), no version (428), a malformed list (400), an edit that does not apply or leaves the scene invalid (422), leaving the file', async () => {
+      const id = crate();
+      const ok: SceneEdit = { op: 'set', entity: id, path: '/components/transform/position', value: [1, 1, 1] };
+      const stale = await putEdits([ok], sha('not this version'));
+      expect(stale.status, stale.body).toBe(409);
+      expect(stale.json.current).toBe(sha(arenaText));
+      expect((await putEdits([ok], null)).status).toBe(428);
+      expect((await putEdits([ok], '*')).status).toBe(428);
+      const malformed = await putEdits([{ op: 'explode' }], sha(arenaText));
+      expect(malformed.status, malformed.body).toBe(400);
+      expect(malformed.json.error).toMatch(/edits\[0\]/);
+      expect((await putEdits(null, sha(arenaText), '{"edits": 7}')).status).toBe(400);
+      expect((await putEdits(null, sha(arenaText), 'not json')).status).toBe(400);
+      const nobody = await putEdits([{ op: 'set', entity: 'nobody', path: '/name', value: 'x' }], sha(arenaText));
+      expect(nobody.status, nobody.body).toBe(422);
+      expect(nobody.json.problems[0].message).toMatch(/nobody/);
+      const invalid = await putEdits([{ op: 'set', entity: id, path: '/components/transform/position', value: 'up' }], sha(arenaText));
+      expect(invalid.status, invalid.body).toBe(422);
+      expect(invalid.json.problems.map((p: { pointer: string }) => p.pointer).join(' ')).toMatch(/transform\/position/);
+      expect(await diskArena()).toBe(arenaText);
+      // The refusals left the server's copy as it was: a good edit still applies to the version on disk.
+      const after = await putEdits([ok], sha(arenaText));
+      expect(after.status, after.body).toBe(200);
+      expect(await diskArena()).toBe(canonicalSceneText(applySceneEdits(arenaDoc(), [ok]).doc));
+    });
   });
 
   it('refuses an invalid scene with 422, every problem and its pointer, and leaves the file', async () => {

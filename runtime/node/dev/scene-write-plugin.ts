@@ -6,6 +6,11 @@
  *          If-Match: <sha256 hex of the version loaded>   (required when the file exists)
  *        200 {hash, bytes} + ETag · 403 bad token/Origin/Host/path · 409 stale If-Match {current}
  *        413 body over the cap · 422 invalid scene {problems:[{pointer, rule, message}]} · 428 no If-Match
+ *   PUT  /__keel/scenes/<name>.json   Content-Type: application/vnd.keel.scene-edits+json
+ *          body {"edits": [SceneEdit, …]}: the edits since the version If-Match names (required,
+ *          a hash, not `*`), applied here to that version; the same answers, plus 400 for a
+ *          malformed edit list. An editor saving a large scene sends what it changed, not the
+ *          whole document; the result on disk is the same bytes a full save would write.
  *   POST /__keel/scenes               body {"name": "<name>", "template"?: "empty" | "basic"}
  *        201 {name, hash} · 409 the file exists · same 403/413 rules
  *
@@ -21,12 +26,15 @@
  * server's port, so a page on another site (or a DNS name rebound to 127.0.0.1) cannot write.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { lstat, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve, sep } from 'node:path';
 import type { Plugin, ViteDevServer } from 'vite';
+import { checkSceneEdit } from '../../core/edit/check-scene-edit.js';
+import { applySceneEdits, type SceneEdit } from '../../core/edit/scene-edit.js';
 import { canonicalizeScene, SceneTextWriter } from '../../core/scene/canonical.js';
+import type { SceneDocument } from '../../core/scene/schema.js';
 import { SCENE_FORMAT, SCENE_VERSION } from '../../core/scene/format.js';
 import { SCENE_MIGRATIONS, validateScene, type SceneProblem } from '../../core/scene/validate.js';
 import { TEMP_PREFIX, writeFileAtomic } from '../atomic-write.js';
@@ -39,6 +47,8 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const TOKEN_HEADER = 'x-keel-token';
 /** Name of the `<meta>` tag the token is handed to pages in. */
 export const TOKEN_META = 'keel-token';
+/** Content type of a save that sends the edits since a version instead of the whole scene. */
+export const SCENE_EDITS_TYPE = 'application/vnd.keel.scene-edits+json';
 
 export interface SceneWritePluginOptions {
   /** The scenes folder; nothing outside it is ever written. */
@@ -65,8 +75,15 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
   const queues = new Map<string, Promise<unknown>>();
   // One writer per file: a save formats only the entities that changed since the last one.
   const writers = new Map<string, SceneTextWriter>();
-  // The bytes and hash of each file's last save, to recognise it on disk without hashing it again.
-  const written = new Map<string, { bytes: Buffer; hash: string }>();
+  // Each file's last save: its stat stamp (inode, size, modification and change times), hash
+  // and document, to recognise it on disk without reading and hashing it again, and to apply an
+  // edits save to it without parsing it again.
+  const written = new Map<string, { stamp: string; hash: string; doc: SceneDocument }>();
+  /** This server's last save of `file` when the file on disk is still that save, else undefined. */
+  const stillMine = async (file: string) => {
+    const mine = written.get(file);
+    return mine && (await statStamp(file)) === mine.stamp ? mine : undefined;
+  };
   const writerFor = (file: string): SceneTextWriter => writers.get(file) ?? writers.set(file, new SceneTextWriter()).get(file)!;
 
   /** Runs `fn` after every earlier write to `file` has finished. */
@@ -118,7 +135,9 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
     if ('error' in target) return send(res, 403, { error: target.error });
     const body = await readBody(req, res, maxBody);
     if (body === null) return;
-    await save(req, res, target.file, target.name, body);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === SCENE_EDITS_TYPE) await saveEdits(req, res, target.file, target.name, body);
+    else await save(req, res, target.file, target.name, body);
   }
 
   function checkCaller(req: IncomingMessage, server: ViteDevServer): string | null {
@@ -146,24 +165,78 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
     if (!checked.ok) return send(res, 422, { error: `${name} is not a valid scene; nothing was written`, problems: checked.problems });
     const ifMatch = parseIfMatch(req.headers['if-match']);
     await serialised(file, async () => {
-      const current = await readCurrent(file);
-      if (current !== null && ifMatch === undefined) {
-        return send(res, 428, { error: `${name} exists: send If-Match with the sha256 of the version you loaded`, current: sceneHash(current) });
+      // The file as this server last wrote it has the hash it answered with then.
+      const mine = await stillMine(file);
+      const current = mine ? null : await readCurrent(file);
+      const currentHash = mine ? mine.hash : current === null ? null : sceneHash(current);
+      if (currentHash !== null && ifMatch === undefined) {
+        return send(res, 428, { error: `${name} exists: send If-Match with the sha256 of the version you loaded`, current: currentHash });
       }
       if (ifMatch !== undefined && ifMatch !== '*') {
-        // The file as this server last wrote it has the hash it answered with then.
-        const mine = written.get(file);
-        const currentHash = current === null ? null : mine && current.equals(mine.bytes) ? mine.hash : sceneHash(current);
         if (currentHash !== ifMatch) {
           return send(res, 409, { error: `${name} changed on disk since it was loaded`, current: currentHash });
         }
       }
-      // Encoded once: the same bytes are hashed and written.
-      const bytes = Buffer.from(checked.text, 'utf8');
-      const hash = sceneHash(bytes);
-      await writeFileAtomic(file, bytes);
-      written.set(file, { bytes, hash });
-      send(res, 200, { name, hash, bytes: bytes.length }, { ETag: `"${hash}"` });
+      await commit(res, file, name, checked.text, checked.scene);
+    });
+  }
+
+  /** Writes `text` (the canonical form of `doc`) atomically and answers 200. */
+  async function commit(res: ServerResponse, file: string, name: string, text: string, doc: SceneDocument): Promise<void> {
+    // Encoded once: the same bytes are hashed and written, the hash while the write's first
+    // steps run on the I/O threads.
+    const bytes = Buffer.from(text, 'utf8');
+    const writing = writeFileAtomic(file, bytes);
+    const hash = sceneHash(bytes);
+    await writing;
+    written.set(file, { stamp: await statStamp(file), hash, doc });
+    send(res, 200, { name, hash, bytes: bytes.length }, { ETag: `"${hash}"` });
+  }
+
+  /** An edits save: the edits since the version If-Match names, applied to that version here. */
+  async function saveEdits(req: IncomingMessage, res: ServerResponse, file: string, name: string, body: Buffer): Promise<void> {
+    let edits: SceneEdit[];
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as { edits?: unknown };
+      if (typeof parsed !== 'object' || parsed === null || !Array.isArray(parsed.edits)) throw new Error('body must be {"edits": [...]}');
+      for (let i = 0; i < parsed.edits.length; i++) {
+        const why = checkSceneEdit(parsed.edits[i], `edits[${i}]`);
+        if (why) throw new Error(why);
+      }
+      edits = parsed.edits as SceneEdit[];
+    } catch (err) {
+      return send(res, 400, { error: `not an edit list: ${(err as Error).message}` });
+    }
+    const ifMatch = parseIfMatch(req.headers['if-match']);
+    if (ifMatch === undefined || ifMatch === '*') return send(res, 428, { error: 'an edits save needs If-Match with the sha256 of the version the edits apply to' });
+    await serialised(file, async () => {
+      const mine = await stillMine(file);
+      const current = mine ? null : await readCurrent(file);
+      if (!mine && current === null) return send(res, 409, { error: `${name} does not exist; save the whole scene`, current: null });
+      const currentHash = mine ? mine.hash : sceneHash(current!);
+      if (currentHash !== ifMatch) return send(res, 409, { error: `${name} changed on disk since it was loaded`, current: currentHash });
+      const writer = writerFor(file);
+      let base: SceneDocument;
+      if (mine) base = mine.doc;
+      else {
+        // Not written by this server (or since changed back): this very version, parsed.
+        const r = validateScene(JSON.parse(current!.toString('utf8')), name, SCENE_MIGRATIONS, { owned: true });
+        if (!r.ok) return send(res, 409, { error: `${name} on disk is not a valid scene; save the whole scene`, current: currentHash });
+        base = r.scene;
+        writer.text(base); // primes the writer with this version
+      }
+      let next: SceneDocument;
+      try {
+        next = applySceneEdits(base, edits).doc;
+      } catch (err) {
+        return send(res, 422, { error: `the edits do not apply to ${name}; nothing was written`, problems: [{ pointer: '', rule: 'edit', message: (err as Error).message }] });
+      }
+      // Only the entities the edits replaced are checked against the schema; the rest were valid.
+      const known = writer.validated(next, name);
+      if (known) return commit(res, file, name, writer.text(known), known);
+      const checked = parseAndCanonicalize(Buffer.from(JSON.stringify(next), 'utf8'), name, writer);
+      if (!checked.ok) return send(res, 422, { error: `${name} is not a valid scene; nothing was written`, problems: checked.problems });
+      return commit(res, file, name, checked.text, checked.scene);
     });
   }
 
@@ -195,7 +268,7 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
-function parseAndCanonicalize(body: Buffer, name: string, writer: SceneTextWriter): { ok: true; text: string } | { ok: false; problems: Omit<SceneProblem, 'file'>[] } {
+function parseAndCanonicalize(body: Buffer, name: string, writer: SceneTextWriter): { ok: true; text: string; scene: SceneDocument } | { ok: false; problems: Omit<SceneProblem, 'file'>[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString('utf8'));
@@ -207,7 +280,7 @@ function parseAndCanonicalize(body: Buffer, name: string, writer: SceneTextWrite
     // Most of a save is what the last save of this file wrote: only what changed is checked
     // against the schema (the whole document's ids, parents and top level always are).
     const known = writer.validated(raw, name);
-    if (known) return { ok: true, text: writer.text(known) };
+    if (known) return { ok: true, text: writer.text(known), scene: known };
     // The full check, from a fresh parse (the attempt above may have filled defaults into `raw`),
     // validated in place: the body was parsed for this call alone.
     if (writer.primed) raw = JSON.parse(body.toString('utf8'));
@@ -218,7 +291,7 @@ function parseAndCanonicalize(body: Buffer, name: string, writer: SceneTextWrite
     throw err;
   }
   if (!r.ok) return { ok: false, problems: r.problems.map(({ file: _file, ...p }) => p) };
-  return { ok: true, text: writer.text(r.scene) };
+  return { ok: true, text: writer.text(r.scene), scene: r.scene };
 }
 
 /** `If-Match` as a bare lowercase hex hash (quotes and a weak prefix are accepted), `*`, or undefined. */
@@ -227,6 +300,17 @@ function parseIfMatch(header: string | string[] | undefined): string | undefined
   if (v === undefined || v.trim() === '') return undefined;
   const t = v.trim().replace(/^W\//, '');
   return (t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t).toLowerCase();
+}
+
+/** What identifies one version of a file on disk without reading it; '' when it is gone. */
+async function statStamp(file: string): Promise<string> {
+  try {
+    const st = await stat(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
 }
 
 async function readCurrent(file: string): Promise<Buffer | null> {
