@@ -109,6 +109,8 @@ export class ServerInstance {
   /** While the loop is paused from the admin channel, this keeps the heartbeat alive (no watchdog exit). */
   private pausedBeat: NodeJS.Timeout | null = null;
   private watcher: SceneWatcher | null = null;
+  /** How long the last scene load took, ms (an estimate of the next one's; see `reload`). */
+  private reloadWorkMs = 5;
   private startedAt = 0;
   private boundPort = 0;
   private readonly tickErrors: TickFailures;
@@ -402,8 +404,14 @@ export class ServerInstance {
    */
   async reload(since = performance.now()): Promise<boolean> {
     let scene: LoadedScene;
+    // Reading, parsing and validating take the main thread for a few milliseconds: when the next
+    // tick is due sooner than the last reload took (with a margin), start right after that tick
+    // instead, so a reload never makes a tick late.
+    if (this.loop.msToNextTick < this.reloadWorkMs * 1.5 + 2) await this.loop.afterNextTick();
+    const started = performance.now();
     try {
       scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server);
+      this.reloadWorkMs = performance.now() - started;
     } catch (err) {
       const problems = err instanceof SceneError ? err.message.split('\n') : [(err as Error).message];
       this.metrics.reloads.inc({ result: 'rejected' });

@@ -55,6 +55,10 @@ export class FixedStepLoop {
   private rebase = false;
   /** Wakes the paused loop (a step, a resume, a stop). */
   private wake: (() => void) | null = null;
+  /** Waiting for the end of the next scheduled tick (`afterNextTick`). */
+  private afterTick: (() => void)[] = [];
+  /** When the next scheduled tick is due (clock time), or null while none is (paused, stopped, in a tick). */
+  private nextDeadline: number | null = null;
   private readonly opts: Required<Omit<FixedStepLoopOptions, 'onResync' | 'onTick'>> & Pick<FixedStepLoopOptions, 'onResync' | 'onTick'>;
 
   constructor(opts: FixedStepLoopOptions) {
@@ -91,6 +95,7 @@ export class FixedStepLoop {
   /** Stops after the tick in progress. */
   stop(): Promise<void> {
     this.running = false;
+    this.releaseAfterTick();
     this.poke();
     return this.stopped ?? Promise.resolve();
   }
@@ -107,6 +112,28 @@ export class FixedStepLoop {
   /** Stops ticking after the tick in progress until `resume` (or `step`). The tick number holds. */
   pause(): void {
     this.paused = true;
+    this.releaseAfterTick();
+  }
+
+  /**
+   * Resolves just after the next scheduled tick ends, when the most time is left before the one
+   * after it: main-thread work that would make a tick late if it ran across a deadline (a scene
+   * reload's parse and validation) waits for this. Resolves at once when the loop does not run
+   * on its schedule (not started, stopped, paused).
+   */
+  afterNextTick(): Promise<void> {
+    if (!this.running || this.paused) return Promise.resolve();
+    return new Promise((r) => this.afterTick.push(r));
+  }
+
+  /** Milliseconds until the next scheduled tick is due (0 when due or late); Infinity when none is coming. */
+  get msToNextTick(): number {
+    if (!this.running || this.paused || this.nextDeadline === null) return Infinity;
+    return Math.max(0, this.nextDeadline - this.opts.clock.now());
+  }
+
+  private releaseAfterTick(): void {
+    for (const r of this.afterTick.splice(0)) r();
   }
 
   /**
@@ -161,7 +188,9 @@ export class FixedStepLoop {
         n = 0;
       }
       const deadline = origin + n * step;
+      this.nextDeadline = deadline;
       await clock.sleepUntil(deadline);
+      this.nextDeadline = null;
       if (!this.running) break;
       if (this.paused) continue;
       const started = clock.now();
@@ -172,6 +201,8 @@ export class FixedStepLoop {
       this.stats.lateness.push(lateness);
       this.stats.duration.push(ended - started);
       this.opts.onTick?.(lateness, ended - started);
+      // Their work runs as the loop goes to sleep for the next deadline.
+      if (this.afterTick.length > 0) this.releaseAfterTick();
       n++;
       const behind = ended - (origin + n * step);
       if (behind > 0) {

@@ -56,4 +56,57 @@ describe('FixedStepLoop pause and step', () => {
     await loop.stop();
     await expect(done).resolves.toBeUndefined();
   });
+
+  it('afterNextTick resolves right after the next scheduled tick, before the one after it; at once when paused or stopped', async () => {
+    const clock = new ManualClock();
+    const log: string[] = [];
+    let loop!: FixedStepLoop;
+    loop = new FixedStepLoop({
+      tickRate: 60,
+      clock,
+      tick: (_dt, n) => {
+        log.push(`tick ${n}`);
+        if (n === 2) void loop.afterNextTick().then(() => log.push('after'));
+        if (n === 5) loop.pause();
+      },
+    });
+    void loop.afterNextTick().then(() => log.push('before start: at once'));
+    await flush();
+    const done = loop.start();
+    await flush();
+    // The work waited for runs as the loop goes to sleep: after tick 2, before tick 3.
+    expect(log).toEqual(['before start: at once', 'tick 0', 'tick 1', 'tick 2', 'after', 'tick 3', 'tick 4', 'tick 5']);
+    let paused = false;
+    void loop.afterNextTick().then(() => (paused = true));
+    await flush(2);
+    expect(paused).toBe(true); // no scheduled tick is coming
+    loop.resume();
+    let pending = false;
+    loop.pause();
+    void loop.afterNextTick().then(() => (pending = true));
+    await loop.stop();
+    await done;
+    await flush(2);
+    expect(pending).toBe(true);
+  });
+
+  it('msToNextTick: the time left until the next scheduled tick, Infinity when none is coming', async () => {
+    const clock = { now: () => performance.now(), sleepUntil: (t: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, t - performance.now()))) };
+    const loop = new FixedStepLoop({ tickRate: 60, clock, tick: () => {} });
+    expect(loop.msToNextTick).toBe(Infinity);
+    const done = loop.start();
+    const seen: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 3));
+      seen.push(loop.msToNextTick);
+    }
+    expect(seen.every((ms) => ms >= 0 && ms <= 1000 / 60 + 0.001)).toBe(true);
+    expect(new Set(seen.map((ms) => Math.round(ms))).size).toBeGreaterThan(1); // it counts down
+    loop.pause();
+    await flush(2);
+    expect(loop.msToNextTick).toBe(Infinity);
+    await loop.stop();
+    await done;
+    expect(loop.msToNextTick).toBe(Infinity);
+  });
 });
