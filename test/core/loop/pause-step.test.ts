@@ -91,7 +91,13 @@ describe('FixedStepLoop pause and step', () => {
   });
 
   it('msToNextTick: the time left until the next scheduled tick, Infinity when none is coming', async () => {
-    const clock = { now: () => performance.now(), sleepUntil: (t: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, t - performance.now()))) };
+    // A timer may fire early (it counts whole milliseconds): sleep again until the time has come.
+    const clock = {
+      now: () => performance.now(),
+      sleepUntil: async (t: number) => {
+        while (performance.now() < t) await new Promise((r) => setTimeout(r, Math.ceil(t - performance.now())));
+      },
+    };
     const loop = new FixedStepLoop({ tickRate: 60, clock, tick: () => {} });
     expect(loop.msToNextTick).toBe(Infinity);
     const done = loop.start();
