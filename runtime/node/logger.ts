@@ -22,12 +22,35 @@ export function createLogger(opts: LoggerOptions): PinoLogger {
   const base = { id: opts.id, world: opts.world, pid: process.pid };
   const options = { level: opts.level, base, timestamp: pino.stdTimeFunctions.isoTime };
   if (opts.format === 'json') {
-    const dest: DestinationStream = opts.stream ?? pino.destination({ dest: 1, sync: false });
+    const dest: DestinationStream = opts.stream ?? lastWordsFirst(pino.destination({ dest: 1, sync: false }));
     return pino(options, dest);
   }
   const out = opts.stream ?? process.stdout;
   const color = opts.color ?? (out === process.stdout && process.stdout.isTTY === true);
   return pino(options, prettyStream(out, color));
+}
+
+/** A JSON line of level warn (40), error (50) or fatal (60): pino writes the level first. */
+const WARN_OR_WORSE = /^\{"level":[456]0,/;
+
+/**
+ * stdout written asynchronously, so a slow log reader never holds up a tick, except that a
+ * warn, error or fatal line is written out at once, with everything queued before it. Such a
+ * line is often the last one before the loop freezes (an endless loop in a script) or the
+ * process dies; written later, it would be lost with the rest of the queue.
+ */
+function lastWordsFirst(dest: ReturnType<typeof pino.destination>): DestinationStream {
+  return {
+    write(line: string) {
+      dest.write(line);
+      if (!WARN_OR_WORSE.test(line)) return;
+      try {
+        dest.flushSync();
+      } catch {
+        // Not open yet, or closing: the line stays queued like any other.
+      }
+    },
+  };
 }
 
 // Control characters in logged text are shown escaped: a value that slipped through unsanitised
