@@ -48,11 +48,16 @@ export async function saveScene(name: string, doc: SceneDocument, ifMatch: strin
     return { status: 'error', message: `the dev server cannot be reached: ${(err as Error).message}` };
   }
   const t2 = performance.now();
-  const body = (await res.json().catch(() => ({}))) as { hash?: string; current?: string | null; problems?: Omit<SceneProblem, 'file'>[]; error?: string };
-  const t3 = performance.now();
+  const result = await saveResult(res);
   performance.measure('keel:save:serialise', { start: t0, end: t1 });
   performance.measure('keel:save:request', { start: t1, end: t2 });
-  performance.measure('keel:save:answer', { start: t2, end: t3 });
+  performance.measure('keel:save:answer', { start: t2, end: performance.now() });
+  return result;
+}
+
+/** The write API's answer to a save, whole or as edits. */
+async function saveResult(res: Response): Promise<SaveResult> {
+  const body = (await res.json().catch(() => ({}))) as { hash?: string; current?: string | null; problems?: Omit<SceneProblem, 'file'>[]; error?: string };
   if (res.status === 200) return { status: 'saved', hash: body.hash ?? '' };
   if (res.status === 409) return { status: 'conflict', current: body.current ?? null };
   if (res.status === 422) return { status: 'invalid', problems: body.problems ?? [] };
@@ -80,12 +85,9 @@ export async function saveEdits(name: string, edits: readonly SceneEdit[], ifMat
   } catch (err) {
     return { status: 'error', message: `the dev server cannot be reached: ${(err as Error).message}` };
   }
-  const body = (await res.json().catch(() => ({}))) as { hash?: string; current?: string | null; problems?: Omit<SceneProblem, 'file'>[]; error?: string };
+  const result = await saveResult(res);
   performance.measure('keel:save:request', { start: t0, end: performance.now() });
-  if (res.status === 200) return { status: 'saved', hash: body.hash ?? '' };
-  if (res.status === 409) return { status: 'conflict', current: body.current ?? null };
-  if (res.status === 422) return { status: 'invalid', problems: body.problems ?? [] };
-  return { status: 'error', message: body.error ?? `HTTP ${res.status}` };
+  return result;
 }
 
 /** Creates `<name>.json` from a write-plugin template; resolves to an error message or null. */

@@ -1,7 +1,7 @@
-import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FSWatcher, watch } from 'chokidar';
+import { fileStamp } from './file-stamp.js';
 import type { PinoLogger } from './logger.js';
 
 /**
@@ -141,26 +141,18 @@ export class SceneWatcher {
     for (const [file, print] of before) {
       const print2 = now.get(file);
       // A deleted file is the unlink event's business: it reloads when the file comes back.
-      if (print2 === print || print2 === 'missing') continue;
+      if (print2 === print || print2 === '') continue;
       this.schedule(performance.now(), file, `${file} changed again during the reload; reloading`);
       return;
     }
   }
 
-  /** Identity, size and modification time of each file (all watched ones by default). */
+  /** Each file's stamp (`fileStamp`; all watched files by default); '' for one that is gone or unreadable. */
   private async fingerprints(files: readonly string[] = [...this.watched]): Promise<Map<string, string>> {
-    const prints = await Promise.all(
-      files.map(async (file) => {
-        try {
-          const s = await stat(file, { bigint: true });
-          return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-        } catch {
-          return 'missing';
-        }
-      }),
-    );
+    const prints = await Promise.all(files.map((file) => fileStamp(file).catch(() => '')));
     return new Map(files.map((f, i) => [f, prints[i]!]));
   }
+
 
   /** Adds `files` to the watched set; returns the folders of those not watched before. */
   private newDirs(files: readonly string[]): string[] {

@@ -26,7 +26,7 @@
  * server's port, so a page on another site (or a DNS name rebound to 127.0.0.1) cannot write.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { lstat, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve, sep } from 'node:path';
@@ -38,6 +38,7 @@ import type { SceneDocument } from '../../core/scene/schema.js';
 import { SCENE_FORMAT, SCENE_VERSION } from '../../core/scene/format.js';
 import { SCENE_MIGRATIONS, validateScene, type SceneProblem } from '../../core/scene/validate.js';
 import { TEMP_PREFIX, writeFileAtomic } from '../atomic-write.js';
+import { fileStamp } from '../file-stamp.js';
 
 /** URL prefix of the scene file API. */
 export const SCENES_API = '/__keel/scenes';
@@ -79,11 +80,17 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
   // and document, to recognise it on disk without reading and hashing it again, and to apply an
   // edits save to it without parsing it again.
   const written = new Map<string, { stamp: string; hash: string; doc: SceneDocument }>();
-  /** This server's last save of `file` when the file on disk is still that save, else undefined. */
-  const stillMine = async (file: string) => {
+  /**
+   * The version of `file` on disk: this server's last save of it when the file is still that
+   * save (recognised by its stamp, not read), else its bytes as read now; hash null when gone.
+   */
+  const onDisk = async (file: string) => {
     const mine = written.get(file);
-    return mine && (await statStamp(file)) === mine.stamp ? mine : undefined;
+    if (mine && (await fileStamp(file)) === mine.stamp) return { mine, current: null, hash: mine.hash };
+    const current = await readCurrent(file);
+    return { mine: undefined, current, hash: current === null ? null : sceneHash(current) };
   };
+
   const writerFor = (file: string): SceneTextWriter => writers.get(file) ?? writers.set(file, new SceneTextWriter()).get(file)!;
 
   /** Runs `fn` after every earlier write to `file` has finished. */
@@ -165,10 +172,7 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
     if (!checked.ok) return send(res, 422, { error: `${name} is not a valid scene; nothing was written`, problems: checked.problems });
     const ifMatch = parseIfMatch(req.headers['if-match']);
     await serialised(file, async () => {
-      // The file as this server last wrote it has the hash it answered with then.
-      const mine = await stillMine(file);
-      const current = mine ? null : await readCurrent(file);
-      const currentHash = mine ? mine.hash : current === null ? null : sceneHash(current);
+      const { hash: currentHash } = await onDisk(file);
       if (currentHash !== null && ifMatch === undefined) {
         return send(res, 428, { error: `${name} exists: send If-Match with the sha256 of the version you loaded`, current: currentHash });
       }
@@ -189,7 +193,7 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
     const writing = writeFileAtomic(file, bytes);
     const hash = sceneHash(bytes);
     await writing;
-    written.set(file, { stamp: await statStamp(file), hash, doc });
+    written.set(file, { stamp: await fileStamp(file), hash, doc });
     send(res, 200, { name, hash, bytes: bytes.length }, { ETag: `"${hash}"` });
   }
 
@@ -210,10 +214,8 @@ export function sceneWritePlugin(options: SceneWritePluginOptions): Plugin {
     const ifMatch = parseIfMatch(req.headers['if-match']);
     if (ifMatch === undefined || ifMatch === '*') return send(res, 428, { error: 'an edits save needs If-Match with the sha256 of the version the edits apply to' });
     await serialised(file, async () => {
-      const mine = await stillMine(file);
-      const current = mine ? null : await readCurrent(file);
-      if (!mine && current === null) return send(res, 409, { error: `${name} does not exist; save the whole scene`, current: null });
-      const currentHash = mine ? mine.hash : sceneHash(current!);
+      const { mine, current, hash: currentHash } = await onDisk(file);
+      if (currentHash === null) return send(res, 409, { error: `${name} does not exist; save the whole scene`, current: null });
       if (currentHash !== ifMatch) return send(res, 409, { error: `${name} changed on disk since it was loaded`, current: currentHash });
       const writer = writerFor(file);
       let base: SceneDocument;
@@ -300,17 +302,6 @@ function parseIfMatch(header: string | string[] | undefined): string | undefined
   if (v === undefined || v.trim() === '') return undefined;
   const t = v.trim().replace(/^W\//, '');
   return (t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t).toLowerCase();
-}
-
-/** What identifies one version of a file on disk without reading it; '' when it is gone. */
-async function statStamp(file: string): Promise<string> {
-  try {
-    const st = await stat(file, { bigint: true });
-    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw err;
-  }
 }
 
 async function readCurrent(file: string): Promise<Buffer | null> {
