@@ -7,9 +7,9 @@
  *   drag     a gizmo drag on the 2000-entity scene (40 real mouse moves): the longest
  *            main-thread task seen by a PerformanceObserver('longtask'), and how many tasks
  *            were over 50 ms; once drawn, once with the WebGL draw off (the editor's own
- *            work), and the draw of one frame with no drag (the software-rendering floor)
- *            (adaptive quality on: the drag's own tasks and the full-quality frame after release
- *            apart)
+ *            work); the selection's own frame, the drag's frames and the frame after release
+ *            apart, with how the drag's frames were drawn (layered or whole), and the draw of
+ *            one whole frame with nothing selected (what a frame costs without layered drawing)
  *   save     Ctrl+S to the save being acknowledged (PUT, validation, canonical write, rename),
  *            both scenes, p50 of 15 saves (5 with --quick), with the save's marked stages
  *            (keel:save:*), a bare fetch PUT of the same document and frames drawn meanwhile
@@ -116,9 +116,38 @@ export async function run({ quick, progress, repo }) {
       }
       return out;
     });
-    /** A 40-move gizmo drag of `id`; the long tasks seen from its start to 200 ms after it. */
+    /**
+     * Selects `id`, waits until the selection's own frame is drawn and finished (its longest task
+     * is reported apart), then drags it with the gizmo in 40 moves; the long tasks seen from the
+     * drag's start to 200 ms after it.
+     */
     const drag = async (id, drawing) => {
+      await page.evaluate((on) => {
+        window.keelEditor.drawing = on;
+        window.__selectTasks = [];
+        window.__selectObserver?.disconnect();
+        window.__selectObserver = new PerformanceObserver((list) => window.__selectTasks.push(...list.getEntries().map((e) => e.duration)));
+        window.__selectObserver.observe({ type: 'longtask' });
+      }, drawing);
       await page.click(`[data-entity-id="${id}"]`);
+      // The selection's frame (in software WebGL the GPU process may still be drawing it after
+      // the page's frames have gone calm): calm frames, then a read of one pixel, which waits
+      // until everything asked of WebGL is done.
+      await page.evaluate(async () => {
+        const end = performance.now() + 15_000;
+        let last = await new Promise((r) => requestAnimationFrame(r));
+        for (let calm = 0; calm < 3 && performance.now() < end; ) {
+          const t = await new Promise((r) => requestAnimationFrame(r));
+          calm = t - last < 50 ? calm + 1 : 0;
+          last = t;
+        }
+        const gl = document.querySelector('canvas.viewport-canvas').getContext('webgl2');
+        gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
+        await new Promise((r) => setTimeout(r, 100));
+        window.__selectObserver.disconnect();
+      });
+      const selectTasks = await page.evaluate(() => window.__selectTasks);
+      const draws0 = await page.evaluate(() => window.keelEditor.draws);
       await page.evaluate((on) => {
         window.keelEditor.drawing = on;
         window.__longTasks = [];
@@ -138,14 +167,18 @@ export async function run({ quick, progress, repo }) {
       const dragMs = performance.now() - t0;
       await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
       const all = await page.evaluate(() => window.__longTasks);
+      const draws1 = await page.evaluate(() => window.keelEditor.draws);
+      const drawnAs = ['composite', 'static', 'direct'].map((k) => `${draws1[k] - draws0[k]} ${k}`).join(', ');
       const long = all.filter(([start]) => start < upAt).map(([, d]) => d);
       const settle = all.filter(([start]) => start >= upAt).map(([, d]) => d);
       const steps = await page.evaluate(() => window.keelEditor.history.labels.at(-1));
       await page.evaluate(() => (window.keelEditor.drawing = true));
       const q = await page.evaluate(() => window.keelEditor.quality);
       return [
-        drawing ? 'drawn (adaptive quality, as a user sees it)' : 'not drawn (editor work alone)',
+        `${drawing ? 'drawn (as a user sees it)' : 'not drawn (editor work alone)'}, ${id}`,
+        selectTasks.length ? Math.max(...selectTasks).toFixed(0) : '< 50',
         String(moves),
+        drawing ? drawnAs : '-',
         dragMs.toFixed(0),
         long.length ? Math.max(...long).toFixed(0) : '< 50',
         long.length ? median(long).toFixed(0) : '-',
@@ -153,16 +186,26 @@ export async function run({ quick, progress, repo }) {
         settle.length ? Math.max(...settle).toFixed(0) : '< 50',
         drawing ? `${q.lowestRatio} of ${q.fullRatio}` : '-',
         String(steps),
+        long.length ? Math.max(...long) : 0,
       ];
     };
-    const dragRows = [await drag('e-20', true), await drag('e-30', false)];
+    // Three drawn drags, each of its own selection (the machine is noisy: the goal is judged on
+    // their median), and one not drawn.
+    const drawnDrags = [];
+    for (const id of ['e-20', 'e-40', 'e-60']) drawnDrags.push(await drag(id, true));
+    const longest = drawnDrags.map((r) => r.pop());
+    const undrawn = await drag('e-30', false);
+    undrawn.pop();
+    const dragMedian = median(longest);
+    const dragRows = [...drawnDrags, undrawn];
     tables.push({
       title: 'Editor: gizmo drag in the 2000-entity scene',
-      columns: ['frames', 'mouse moves', 'drag wall ms', 'longest main-thread task ms', 'median task > 50 ms', 'tasks > 50 ms', 'after release (full-quality frame) ms', 'lowest pixel ratio', 'undo step'],
+      columns: ['frames', 'select: longest task ms', 'mouse moves', 'frames drawn as', 'drag wall ms', 'longest main-thread task ms', 'median task > 50 ms', 'tasks > 50 ms', 'after release (full-quality frame) ms', 'lowest pixel ratio', 'undo step'],
       rows: dragRows,
       notes: [
-        `goal (issue 10): longest task < 50 ms, judged on the drawn drag. The floor is software WebGL drawing one full-quality frame of the scene (full pixel ratio, shadow pass), longest task per redraw with no drag: ${draws.map((d) => (d ? d.toFixed(0) : '< 50')).join(', ')} ms (headless chromium, SwiftShader)`,
-        'adaptive quality: while a drag, orbit or flight lasts, frames over 33 ms are drawn at a lower pixel ratio (down to 0.25) with the shadow map frozen; one full-quality frame follows 150 ms after it ends',
+        `goal (issue 10): longest task < 50 ms while dragging, judged on the median over the three drawn drags of each drag's longest task: ${dragMedian < 50 ? '< 50 ms, pass' : `${dragMedian.toFixed(0)} ms, MISS`}; the longest of all: ${Math.max(...longest) < 50 ? '< 50' : Math.max(...longest).toFixed(0)} ms (a PerformanceObserver sees only tasks over 50 ms). Drawn whole, one frame of the scene (full pixel ratio, nothing selected) takes, longest task per redraw: ${draws.map((d) => (d ? d.toFixed(0) : '< 50')).join(', ')} ms (headless chromium, SwiftShader)`,
+        'layered drawing: with a selection and a still camera, the rest of the scene is drawn once into a kept picture (colour and depth) when the selection changes ("select" column, one frame of the whole scene); each drag frame copies the picture and draws only the selection and the gizmo ("composite"); "static" counts frames that drew the picture anew, "direct" frames drawn whole',
+        'adaptive quality: while an orbit or flight lasts (the camera moves, so the whole scene is drawn), frames over 33 ms are drawn at a lower pixel ratio (down to 0.25) with the shadow map frozen; one full-quality frame follows 150 ms after it ends',
         'not drawn: the same drag with the WebGL draw switched off (window.keelEditor.drawing = false), every other part of each frame still running',
       ],
     });

@@ -173,7 +173,7 @@ function Editor({ scene, assets, hot }: { scene: BrowserScene; assets: string[];
     const vp = new Viewport(viewportEl.current!, store, scene.heightfields);
     viewportRef.current = vp;
     vp.frameSelection();
-    const offSel = store.selection.subscribe(() => vp.refreshOverlays());
+    const offSel = store.selection.subscribe(() => vp.selectionChanged());
 
     // The history of this scene from an earlier visit, if any.
     const stored = store.stored();
@@ -568,6 +568,26 @@ function debugHandle(store: EditorStore, vp: Viewport) {
     /** The last frame's WebGL draw, ms. */
     get lastDrawMs() {
       return vp.lastDrawMs;
+    },
+    /**
+     * Frames drawn by kind: `direct` (the whole scene), `static` (the kept picture of all but
+     * the selection drawn anew, then the selection over it), `composite` (the kept picture
+     * reused, only the selection drawn).
+     */
+    get draws() {
+      return { ...vp.drawKinds };
+    },
+    /** Layered drawing (a kept picture under the selection while the camera is still); false draws every frame whole. */
+    get layered() {
+      return vp.layered;
+    },
+    set layered(on: boolean) {
+      vp.layered = on;
+      vp.invalidate();
+    },
+    /** Draws a frame now, layered or whole, and reads it back (RGBA, bottom row first). */
+    capture(layered: boolean) {
+      return vp.capture(layered);
     },
     /** Whether frames are drawn (the bench turns drawing off to time the editor's own work). */
     get drawing() {

@@ -14,7 +14,7 @@ import { App, editorPlayPlugins, eulerDegFromQuat, localPose, quatFromEulerDeg, 
 import type { SceneEdit } from '../../runtime/core/edit/scene-edit.js';
 import { FrameStepper } from '../../runtime/browser/loop/frame-stepper.js';
 import { assetUrl } from '../../runtime/browser/scene/scene-source.js';
-import { createRenderer, InteractionQuality, loadGlb, resizeToDisplay, WorldView } from '../../runtime/browser/view/index.js';
+import { createRenderer, InteractionQuality, LayeredDraw, loadGlb, resizeToDisplay, WorldView, type DrawKind } from '../../runtime/browser/view/index.js';
 import { halfExtents, Overlays } from './overlays.js';
 import type { EditorStore } from './store.js';
 
@@ -70,6 +70,10 @@ export class Viewport {
   private down: { x: number; y: number; button: number; additive: boolean; onGizmo: boolean } | null = null;
   private raf = 0;
   private overlaysDirty = true;
+  /** Only the active entities' overlays need rebuilding (a drag moved them). */
+  private activeOverlaysDirty = false;
+  /** The selection and everything under it: what a drag moves, drawn on the active layer. */
+  private activeIds: ReadonlySet<string> = new Set();
   /** Whether the edit view needs drawing: it is drawn on change only, never idly each frame. */
   private needsRender = true;
   private ctrlHeld = false;
@@ -88,6 +92,19 @@ export class Viewport {
   framesDrawn = 0;
   /** How long the last frame's WebGL draw took, ms. */
   lastDrawMs = 0;
+  /** How the last frame was drawn (null before the first). */
+  lastDrawKind: DrawKind | null = null;
+  /** Frames drawn so far by kind: all at once, static layer drawn anew, static layer reused. */
+  readonly drawKinds: Record<DrawKind, number> = { direct: 0, static: 0, composite: 0 };
+  /**
+   * Layered drawing while the camera is still and something is selected: the rest of the scene
+   * is kept as a picture and only the selection (and gizmo) is drawn each frame. False draws
+   * every frame whole (tests compare the two).
+   */
+  layered = true;
+  private readonly layers: LayeredDraw;
+  /** Gizmo modes whose drag look has been drawn once (see `warmGizmo`). */
+  private readonly warmedModes = new Set<string>();
   /**
    * False skips the WebGL draw (everything else a frame does still runs): the bench uses it to
    * time the editor's own work apart from software rendering.
@@ -113,6 +130,7 @@ export class Viewport {
     container.append(this.canvas, this.marquee);
     this.renderer = createRenderer({ canvas: this.canvas });
     this.quality = new InteractionQuality(this.renderer);
+    this.layers = new LayeredDraw(this.renderer);
     this.camera.position.set(18, 16, 22);
 
     // Registered before the controls' own listeners, so it decides what a left press does.
@@ -129,6 +147,8 @@ export class Viewport {
     this.orbit.addEventListener('end', () => (this.orbiting = false));
 
     this.gizmo = new TransformControls(this.camera, this.canvas);
+    // The gizmo is drawn on the active layer; its own picking must still see it.
+    this.gizmo.getRaycaster().layers.enableAll();
     this.gizmo.addEventListener('dragging-changed', (e) => this.onDragging(Boolean((e as unknown as { value: boolean }).value)));
     this.gizmo.addEventListener('objectChange', () => this.onGizmoMove());
     this.gizmo.addEventListener('change', () => {
@@ -145,6 +165,9 @@ export class Viewport {
       m.depthWrite = false;
     }
     this.addHelpers(this.view);
+    // What the gizmo shows only while dragging (the axis line, start and end marks) is compiled
+    // now, not in the first frame of the first drag.
+    this.renderer.compile(this.gizmo.getHelper(), this.camera, this.view.scene);
 
     this.disposers.push(store.onChange((c) => this.follow(c.doc)));
     this.disposers.push(
@@ -219,16 +242,53 @@ export class Viewport {
 
   /** The document changed: bring the edit world in line (an invalid entity keeps its last valid look). */
   private follow(doc: SceneDocument): void {
+    let onlyActive = false;
     try {
       const envBefore = this.editSim.scene.settings.environment;
-      this.editSim.syncTo(doc);
+      const diff = this.editSim.syncTo(doc);
       if (envBefore !== doc.settings.environment) this.view.setEnvironment(doc.settings.environment);
+      onlyActive =
+        envBefore === doc.settings.environment &&
+        diff.added.length === 0 &&
+        diff.removed.length === 0 &&
+        diff.changed.every((c) => this.activeIds.has(c.after.id) && c.before.parent === c.after.parent);
     } catch {
       // The inspector shows the problem at its pointer; the view waits for a valid document.
     }
-    this.overlaysDirty = true;
+    // An edit of the selection alone (a drag's end, an inspector change) leaves the rest of the
+    // scene as it was drawn, but for the shadows the selection casts on it.
+    if (onlyActive) {
+      this.activeOverlaysDirty = true;
+      if (this.layers.hasShadows) this.layers.invalidate();
+    } else this.overlaysDirty = true;
     this.needsRender = true;
     if (!this.drag) this.updateGizmo();
+  }
+
+  /** The selection and every entity under it (they move with it). */
+  private activeSet(): Set<string> {
+    const sel = new Set(this.store.selection.value);
+    const active = new Set<string>();
+    if (sel.size === 0) return active;
+    const world = this.editSim.world;
+    for (const e of world.values()) {
+      for (let id: string | null = e.id, n = 0; id && n < 1000; id = world.get(id)?.parent ?? null, n++) {
+        if (sel.has(id)) {
+          active.add(e.id);
+          break;
+        }
+      }
+    }
+    return active;
+  }
+
+  /** Draws the selection and what moves with it on the active layer (when the selection changed). */
+  private updateActive(): void {
+    const next = this.playSim ? new Set<string>() : this.activeSet();
+    if (next.size === this.activeIds.size && [...next].every((id) => this.activeIds.has(id))) return;
+    this.activeIds = next;
+    this.view.setActive(next);
+    this.overlaysDirty = true;
   }
 
   /** Ids that the gizmo moves: selected entities without a selected ancestor (children follow). */
@@ -243,6 +303,7 @@ export class Viewport {
 
   private updateGizmo(): void {
     this.needsRender = true;
+    this.updateActive();
     const ids = this.movable();
     if (ids.length === 0 || this.playSim) {
       this.gizmo.detach();
@@ -349,7 +410,7 @@ export class Viewport {
       if (mode === 'scale') edits.push({ op: 'set', entity: it.id, path: '/components/transform/scale', value: scale });
     }
     d.edits = edits;
-    this.overlaysDirty = true;
+    this.activeOverlaysDirty = true;
     this.needsRender = true;
   }
 
@@ -550,33 +611,37 @@ export class Viewport {
     const dt = this.lastFrame ? Math.min(0.1, (now - this.lastFrame) / 1000) : 0;
     // What the last drawn frame cost: its draw call may return at once while the GPU (or a
     // software rasteriser in another process) still works, and the wait lands before this
-    // callback; so the time to this frame counts as well as the draw call itself.
-    if (this.drawnAt !== null) this.quality.afterFrame(Math.max(this.lastDrawMs, now - this.drawnAt));
+    // callback; so the time to this frame counts as well as the draw call itself. A frame that
+    // reused the kept static layer says nothing about the scene's cost.
+    if (this.drawnAt !== null) this.quality.afterFrame(Math.max(this.lastDrawMs, now - this.drawnAt), this.lastDrawKind === 'composite');
     this.drawnAt = null;
     this.lastFrame = now;
     this.fly(dt);
     if (this.flying) this.needsRender = true;
-    // Interactions in the edit world only: Play draws every frame at full quality as the client does.
-    if (this.quality.beforeFrame(now, !this.playSim && (this.drag !== null || this.orbiting || this.flying || this.hovering))) this.needsRender = true;
-    this.hovering = false;
     const view = this.playView ?? this.view;
+    const t0 = performance.now();
+    if (this.playSim && this.stepper) this.stepper.advance(now, (stepDt, tick) => this.playSim!.tick(stepDt, tick));
+    if (!this.playSim) this.updateOverlays();
+    view.sync();
+    // Layered while the camera stands still over a selection: only what moves is drawn anew.
+    const layered = this.layered && !this.playSim && this.activeIds.size > 0 && !this.orbiting && !this.flying;
+    const cheap = layered && this.layers.isCurrent(this.camera, this.staticRevision());
+    // Interactions in the edit world only: Play draws every frame at full quality as the client does.
+    if (this.quality.beforeFrame(now, !this.playSim && (this.drag !== null || this.orbiting || this.flying || this.hovering), cheap)) this.needsRender = true;
+    this.hovering = false;
     const resized = resizeToDisplay(this.renderer, this.camera);
     // Drawn on change only: a large scene in software WebGL takes long to draw, and an idle
     // editor must leave the main thread free.
-    if (!this.playSim && !this.needsRender && !this.overlaysDirty && !resized) return;
+    if (!this.playSim && !this.needsRender && !resized) return;
     this.needsRender = false;
-    const t0 = performance.now();
-    if (this.playSim && this.stepper) this.stepper.advance(now, (stepDt, tick) => this.playSim!.tick(stepDt, tick));
-    if (this.overlaysDirty && !this.playSim) {
-      this.overlaysDirty = false;
-      this.overlays.rebuild(this.editSim.world.values(), new Set(this.store.selection.value), { colliders: viewportSettings.colliders.value, spawns: viewportSettings.spawns.value });
-    }
     this.overlays.group.visible = !this.playSim;
     this.view.coarse = this.quality.isReduced;
-    view.sync();
     this.renderer.info.reset();
     const t1 = performance.now();
-    if (this.drawing) this.renderer.render(view.scene, this.camera);
+    if (this.drawing) {
+      if (layered) this.warmGizmo(view);
+      this.draw(view, layered);
+    }
     const t2 = performance.now();
     this.lastDrawMs = t2 - t1;
     if (this.drawing) {
@@ -586,7 +651,88 @@ export class Viewport {
     this.longestFrameMs = Math.max(this.longestFrameMs, t2 - t0);
   };
 
-  /** Marks the overlays for a rebuild (selection changed). */
+  /**
+   * Draws the gizmo once as a drag shows it (its axis line, start and end marks), under the
+   * frame about to be drawn, which covers it. The first draw of something in a new state is
+   * slow where the pipeline for it is built on first use (software WebGL, some drivers): done
+   * here, with the selection's own frame, it stays out of the first frame of the first drag.
+   */
+  private warmGizmo(view: WorldView): void {
+    const mode = this.gizmo.mode;
+    if (this.warmedModes.has(mode) || !this.gizmo.object || this.gizmo.dragging) return;
+    this.warmedModes.add(mode);
+    // The gizmo's look (TransformControlsGizmo) follows these two; set on it directly, the
+    // controls themselves see no drag begin.
+    const look = (this.gizmo as unknown as { _gizmo: { axis: string | null; dragging: boolean } })._gizmo;
+    const { axis, dragging } = look;
+    look.axis = 'X';
+    look.dragging = true;
+    try {
+      this.layers.drawActive(view.scene, this.camera, [this.gizmo.getHelper()]);
+    } finally {
+      look.axis = axis;
+      look.dragging = dragging;
+    }
+  }
+
+  private draw(view: WorldView, layered: boolean): DrawKind {
+    const kind = layered
+      ? this.layers.drawLayered(view.scene, this.camera, { revision: this.staticRevision(), activeRoots: [this.overlays.activeGroup, this.gizmo.getHelper(), this.extras] })
+      : this.layers.drawDirect(view.scene, this.camera);
+    this.lastDrawKind = kind;
+    this.drawKinds[kind]++;
+    return kind;
+  }
+
+  /**
+   * Draws the edit view now, layered (over the kept picture, drawing it first if stale; only
+   * with a selection) or whole, and reads the frame back: RGBA, bottom row first. For tests that
+   * hold the two ways of drawing against each other.
+   */
+  capture(layered: boolean): { kind: DrawKind; width: number; height: number; pixels: Uint8Array } {
+    this.updateOverlays();
+    this.view.sync();
+    resizeToDisplay(this.renderer, this.camera);
+    const kind = this.draw(this.view, layered && this.activeIds.size > 0);
+    const gl = this.renderer.getContext();
+    const pixels = new Uint8Array(gl.drawingBufferWidth * gl.drawingBufferHeight * 4);
+    gl.readPixels(0, 0, gl.drawingBufferWidth, gl.drawingBufferHeight, gl.RGBA, gl.UNSIGNED_BYTE, pixels);
+    return { kind, width: gl.drawingBufferWidth, height: gl.drawingBufferHeight, pixels };
+  }
+
+  /** What the kept static layer depends on besides the camera: the edit view, the still overlays, the grid. */
+  private staticRevision(): string {
+    return `${this.view.staticRevision}:${this.overlays.staticRevision}:${this.grid.visible ? 1 : 0}`;
+  }
+
+  private updateOverlays(): void {
+    const show = { colliders: viewportSettings.colliders.value, spawns: viewportSettings.spawns.value };
+    const selected = new Set(this.store.selection.value);
+    if (this.overlaysDirty) this.overlays.rebuild(this.editSim.world.values(), selected, show, this.activeIds);
+    else if (this.activeOverlaysDirty) {
+      const world = this.editSim.world;
+      this.overlays.rebuildActive(
+        [...this.activeIds].flatMap((id) => world.get(id) ?? []),
+        selected,
+        show,
+      );
+    }
+    this.overlaysDirty = false;
+    this.activeOverlaysDirty = false;
+  }
+
+  /**
+   * The selection was set (changed or not): the active layer follows it, and the selection
+   * boxes, which are all on it, are redrawn. The rest of the scene is rebuilt only when the
+   * active set changed.
+   */
+  selectionChanged(): void {
+    if (!this.drag) this.updateGizmo();
+    this.activeOverlaysDirty = true;
+    this.needsRender = true;
+  }
+
+  /** Marks every overlay for a rebuild (what they show changed). */
   refreshOverlays(): void {
     this.overlaysDirty = true;
     this.needsRender = true;
@@ -606,6 +752,7 @@ export class Viewport {
     this.view.dispose();
     this.editSim.dispose();
     this.overlays.dispose();
+    this.layers.dispose();
     this.renderer.dispose();
   }
 }

@@ -60,4 +60,23 @@ describe('InteractionQuality', () => {
     expect(q.isReduced).toBe(false);
     expect(q.beforeFrame(400, false)).toBe(false);
   });
+
+  it('keeps full quality through an interaction whose frames reuse a kept picture, and reduces once one must draw the scene', () => {
+    const t = target(1);
+    const q = new InteractionQuality(t, { budgetMs: 33, minRatio: 0.25, idleMs: 150 });
+    q.beforeFrame(0, false);
+    q.afterFrame(400); // the whole scene: far over budget
+    // A drag over a kept picture: cheap frames, whatever the scene costs.
+    for (let now = 16; now < 500; now += 16) {
+      expect(q.beforeFrame(now, true, true)).toBe(false);
+      q.afterFrame(45, true); // over budget, but not the scene's cost: not counted
+    }
+    expect(t.sets).toEqual([]);
+    expect(q.isReduced).toBe(false);
+    expect(q.fullDrawMs).toBe(400);
+    // The camera moves (an orbit): the scene is drawn anew, so the interaction is reduced.
+    q.beforeFrame(512, true, false);
+    expect(q.isReduced).toBe(true);
+    expect(t.ratio).toBe(0.25);
+  });
 });

@@ -56,14 +56,16 @@ export class InteractionQuality {
   }
 
   /**
-   * Called before drawing a frame. `active`: the user is interacting now. Returns true when the
-   * frame must be drawn although nothing else changed (the full-quality frame after an
+   * Called before drawing a frame. `active`: the user is interacting now. `cheap`: the frame
+   * does not draw the scene anew (a layered draw reuses its kept picture and draws only what
+   * moves), so its cost is not the scene's and no reduction is needed for it. Returns true when
+   * the frame must be drawn although nothing else changed (the full-quality frame after an
    * interaction).
    */
-  beforeFrame(now: number, active: boolean): boolean {
+  beforeFrame(now: number, active: boolean, cheap = false): boolean {
     if (active) this.lastActive = now;
     const interacting = now - this.lastActive < this.idleMs;
-    if (interacting && !this.reduced && this.fullDrawMs > this.budgetMs) {
+    if (interacting && !this.reduced && !cheap && this.fullDrawMs > this.budgetMs) {
       this.reduced = true;
       // Pixel cost goes with the square of the ratio: start where the last full frame says the
       // budget is met, then step down further if frames still run over.
@@ -84,8 +86,12 @@ export class InteractionQuality {
     return false;
   }
 
-  /** Called after drawing a frame with how long the draw took, ms. */
-  afterFrame(drawMs: number): void {
+  /**
+   * Called after drawing a frame with how long the draw took, ms. A `cheap` frame (one that
+   * reused a kept picture of the scene) says nothing about the scene's cost and is not counted.
+   */
+  afterFrame(drawMs: number, cheap = false): void {
+    if (cheap) return;
     if (!this.reduced) {
       this.fullDrawMs = drawMs;
       return;

@@ -12,6 +12,7 @@ export class MeshBatch {
   readonly ids: string[] = [];
   private dirty = false;
   private coarseOn = false;
+  private layerOn = 0;
 
   constructor(
     readonly key: string,
@@ -33,6 +34,16 @@ export class MeshBatch {
   set coarse(on: boolean) {
     this.coarseOn = on;
     this.mesh.geometry = on ? this.coarseGeometry : this.geometry;
+  }
+
+  /** The three.js layer the batch is drawn on (0 unless a layered draw moves it). */
+  get layer(): number {
+    return this.layerOn;
+  }
+
+  set layer(n: number) {
+    this.layerOn = n;
+    this.mesh.layers.set(n);
   }
 
   get count(): number {
@@ -104,6 +115,7 @@ export class MeshBatch {
     mesh.receiveShadow = true;
     mesh.name = `batch ${this.key}`;
     mesh.userData.keelBatch = this;
+    mesh.layers.set(this.layerOn);
     this.parent.add(mesh);
     return mesh;
   }

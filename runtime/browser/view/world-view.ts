@@ -2,6 +2,7 @@ import * as THREE from 'three';
 import { normaliseAssetPath, type Entity, type HeightfieldData, type World, type WorldEvent } from '../../core/index.js';
 import { applyEnvironment, type EnvironmentSettings } from './environment.js';
 import { GeometryCache, standardMaterial, terrainGeometry } from './geometry.js';
+import { ACTIVE_LAYER } from './layered-draw.js';
 import { buildLight } from './lights.js';
 import { MeshBatch } from './mesh-batch.js';
 
@@ -56,6 +57,10 @@ const tmpQuaternion = new THREE.Quaternion();
  * Meshes with the same geometry and surface are drawn as one InstancedMesh, colour per instance. Every entity has
  * an anchor Object3D (`anchorOf`) to attach overlays to, and `pick` maps a ray hit back to an
  * entity id, whether it hit an instance, a model or the terrain.
+ *
+ * Entities named by `setActive` (an editor's selection, which a drag moves) are drawn on
+ * `ACTIVE_LAYER` in batches of their own, and `staticRevision` counts changes to everything
+ * else: a `LayeredDraw` keeps the rest as a picture while only they move.
  */
 export class WorldView {
   /** The three.js scene to render. */
@@ -73,6 +78,8 @@ export class WorldView {
   private readonly visuals = new Map<string, Visual>();
   private readonly batches = new Map<string, MeshBatch>();
   private coarseOn = false;
+  private active: ReadonlySet<string> = new Set();
+  private staticRev = 0;
   private readonly cache = new GeometryCache();
   private readonly models = new Map<string, Promise<ModelPart[]>>();
   private readonly ownedResources: { dispose(): void }[] = [];
@@ -117,6 +124,34 @@ export class WorldView {
     if (on === this.coarseOn) return;
     this.coarseOn = on;
     for (const b of this.batches.values()) b.coarse = on;
+    this.staticRev++;
+  }
+
+  /**
+   * Counts changes to what is drawn on layer 0 (every entity not `setActive`, the environment,
+   * coarse or full geometry): unchanged, a kept picture of that layer is still true.
+   */
+  get staticRevision(): number {
+    return this.staticRev;
+  }
+
+  /**
+   * Draws these entities on `ACTIVE_LAYER`, in batches of their own, and every other entity on
+   * layer 0. Entities that change layer are rebuilt (O(changed)).
+   */
+  setActive(ids: Iterable<string>): void {
+    const next = new Set(ids);
+    const moved = [...this.active].filter((id) => !next.has(id));
+    for (const id of next) if (!this.active.has(id)) moved.push(id);
+    this.active = next;
+    if (moved.length === 0) return;
+    for (const id of moved) {
+      const v = this.visuals.get(id);
+      if (!v) continue;
+      this.destroy(id);
+      this.build(v.entity);
+    }
+    this.staticRev++;
   }
 
   /** Number of instanced batches (each one draw call, plus its shadow pass). */
@@ -147,6 +182,7 @@ export class WorldView {
    */
   pick(ndc: { x: number; y: number }, camera: THREE.Camera = this.activeCamera): string | null {
     const ray = new THREE.Raycaster();
+    ray.layers.enableAll();
     ray.setFromCamera(new THREE.Vector2(ndc.x, ndc.y), camera);
     const hits = ray.intersectObjects([this.batchRoot, this.root], true);
     for (const h of hits) {
@@ -160,6 +196,7 @@ export class WorldView {
   setEnvironment(env: EnvironmentSettings | undefined): void {
     this.undoEnvironment();
     this.undoEnvironment = applyEnvironment(this.scene, env);
+    this.staticRev++;
   }
 
   /**
@@ -203,11 +240,13 @@ export class WorldView {
     const s = c.transform?.scale ?? [1, 1, 1];
     const v: Visual = { entity: e, anchor, parts: new Map(), scale: new THREE.Vector3(s[0], s[1], s[2]), version: -1, generation: 0, anchorStale: true };
     const hidden = this.opts.hidden?.(e) ?? false;
+    const active = this.active.has(e.id);
+    if (!active) this.staticRev++;
     if (c.mesh && !hidden) {
       const key = GeometryCache.meshKey(c.mesh);
       const material = c.material ?? { color: '#cccccc', roughness: 0.8, metalness: 0, opacity: 1 };
       if (key !== null) {
-        const batch = this.batch(`${key}|${GeometryCache.materialKey(material)}`, () => this.cache.geometry(c.mesh!), () => this.cache.material(material), () => this.cache.coarseGeometry(c.mesh!));
+        const batch = this.batch(`${key}|${GeometryCache.materialKey(material)}`, active, () => this.cache.geometry(c.mesh!), () => this.cache.material(material), () => this.cache.coarseGeometry(c.mesh!));
         v.parts.set(batch, { slot: batch.add(e.id, composeMatrix(e, v.scale), new THREE.Color(material.color)), local: null });
       } else if (c.mesh.shape === 'model') {
         this.attachModel(v, c.mesh.asset);
@@ -226,6 +265,12 @@ export class WorldView {
       }
     }
     if (c.light) anchor.add(buildLight(c.light));
+    if (active) {
+      // Its terrain moves with it; lights light both layers (the layered draw sees to that).
+      anchor.traverse((o) => {
+        if (!(o instanceof THREE.Light)) o.layers.set(ACTIVE_LAYER);
+      });
+    }
     if (c.camera) {
       const cam = new THREE.PerspectiveCamera(c.camera.fov, 16 / 9, c.camera.near, c.camera.far);
       cam.name = `${e.id} camera`;
@@ -242,6 +287,7 @@ export class WorldView {
     if (!v) return;
     this.visuals.delete(id);
     v.generation++;
+    if (!this.active.has(id)) this.staticRev++;
     for (const [batch, part] of v.parts) {
       const moved = batch.remove(part.slot);
       if (moved !== null) this.visuals.get(moved)!.parts.get(batch)!.slot = part.slot;
@@ -277,6 +323,7 @@ export class WorldView {
   private place(v: Visual): void {
     const e = v.entity;
     v.version = e.version;
+    if (!this.active.has(e.id)) this.staticRev++;
     // Most entities are only instances: their anchors are posed when something hangs under them
     // or someone asks for them, not for every move.
     if (v.anchor.children.length > 0) this.poseAnchor(v);
@@ -286,11 +333,13 @@ export class WorldView {
     for (const [batch, part] of v.parts) batch.setMatrix(part.slot, part.local ? tmpPart.multiplyMatrices(m, part.local).elements : m.elements);
   }
 
-  private batch(key: string, geometry: () => THREE.BufferGeometry, material: () => THREE.Material, coarse?: () => THREE.BufferGeometry): MeshBatch {
+  private batch(shared: string, active: boolean, geometry: () => THREE.BufferGeometry, material: () => THREE.Material, coarse?: () => THREE.BufferGeometry): MeshBatch {
+    const key = active ? `${shared}#active` : shared;
     let batch = this.batches.get(key);
     if (!batch) {
       batch = new MeshBatch(key, geometry(), material(), this.batchRoot, 4, coarse?.());
       batch.coarse = this.coarseOn;
+      if (active) batch.layer = ACTIVE_LAYER;
       this.batches.set(key, batch);
     }
     return batch;
@@ -318,8 +367,10 @@ export class WorldView {
       (parts) => {
         if (this.visuals.get(v.entity.id) !== v || v.generation !== generation) return;
         const m = composeMatrix(v.entity, v.scale);
+        const active = this.active.has(v.entity.id);
+        if (!active) this.staticRev++;
         parts.forEach((part, i) => {
-          const batch = this.batch(`model:${asset}#${i}`, () => part.geometry, () => part.material);
+          const batch = this.batch(`model:${asset}#${i}`, active, () => part.geometry, () => part.material);
           v.parts.set(batch, { slot: batch.add(v.entity.id, tmpPart.multiplyMatrices(m, part.local), WHITE), local: part.local });
         });
       },
