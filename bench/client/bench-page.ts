@@ -181,7 +181,7 @@ async function applyAndDraw(n: number, frames: number): Promise<Record<string, u
     const snapshotsBefore = session.client.snapshots;
     session.frame(now);
     const applied = session.client.snapshots - snapshotsBefore;
-    if (mode === 'instanced') view.sync();
+    if (mode === 'instanced') view.sync(camera);
     else {
       for (const e of session.world.values()) {
         let m = naive.get(e.id);
@@ -242,7 +242,7 @@ async function drawCalls(extra: number): Promise<Record<string, number>> {
   const camera = new THREE.PerspectiveCamera(60, 1, 0.1, 500);
   camera.position.set(0, 30, 40);
   camera.lookAt(0, 0, 0);
-  view.sync();
+  view.sync(camera);
   renderer.info.reset();
   renderer.render(view.scene, camera);
   const calls = renderer.info.render.calls;

@@ -619,17 +619,18 @@ export class Viewport {
     this.fly(dt);
     if (this.flying) this.needsRender = true;
     const view = this.playView ?? this.view;
+    // Before the view is synced: its culling uses the camera's aspect.
+    const resized = resizeToDisplay(this.renderer, this.camera);
     const t0 = performance.now();
     if (this.playSim && this.stepper) this.stepper.advance(now, (stepDt, tick) => this.playSim!.tick(stepDt, tick));
     if (!this.playSim) this.updateOverlays();
-    view.sync();
+    view.sync(this.camera);
     // Layered while the camera stands still over a selection: only what moves is drawn anew.
     const layered = this.layered && !this.playSim && this.activeIds.size > 0 && !this.orbiting && !this.flying;
     const cheap = layered && this.layers.isCurrent(this.camera, this.staticRevision());
     // Interactions in the edit world only: Play draws every frame at full quality as the client does.
     if (this.quality.beforeFrame(now, !this.playSim && (this.drag !== null || this.orbiting || this.flying || this.hovering), cheap)) this.needsRender = true;
     this.hovering = false;
-    const resized = resizeToDisplay(this.renderer, this.camera);
     // Drawn on change only: a large scene in software WebGL takes long to draw, and an idle
     // editor must leave the main thread free.
     if (!this.playSim && !this.needsRender && !resized) return;
@@ -691,8 +692,8 @@ export class Viewport {
    */
   capture(layered: boolean): { kind: DrawKind; width: number; height: number; pixels: Uint8Array } {
     this.updateOverlays();
-    this.view.sync();
     resizeToDisplay(this.renderer, this.camera);
+    this.view.sync(this.camera);
     const kind = this.draw(this.view, layered && this.activeIds.size > 0);
     const gl = this.renderer.getContext();
     const pixels = new Uint8Array(gl.drawingBufferWidth * gl.drawingBufferHeight * 4);

@@ -33,7 +33,7 @@ function drawn(view: WorldView, id: string): { batch: MeshBatch; x: number }[] {
     const slot = batch.ids.indexOf(id);
     if (slot < 0) return;
     const m = new THREE.Matrix4();
-    batch.mesh.getMatrixAt(slot, m);
+    batch.matrixAt(slot, m);
     out.push({ batch, x: new THREE.Vector3().setFromMatrixPosition(m).x });
   });
   return out;

@@ -262,8 +262,9 @@ export class ClientApp {
       drawn = this.preview;
       camera = drawn.activeCamera;
     } else camera = view.activeCamera;
-    drawn.sync();
+    // The aspect first: the view culls with the camera.
     resizeToDisplay(this.renderer, camera);
+    drawn.sync(camera);
     this.renderer.info.reset();
     this.renderer.render(drawn.scene, camera);
     this.drawCalls = this.renderer.info.render.calls;

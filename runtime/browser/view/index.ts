@@ -3,7 +3,7 @@
  * and poses objects from components, `createRenderer` sets up WebGL the way the view expects.
  */
 export { WorldView, type WorldViewOptions } from './world-view.js';
-export { MeshBatch } from './mesh-batch.js';
+export { MeshBatch, type InstanceVisibility } from './mesh-batch.js';
 export { GeometryCache, standardMaterial, terrainGeometry } from './geometry.js';
 export { buildLight, DIRECTIONAL_SHADOW_EXTENT } from './lights.js';
 export { applyEnvironment, DEFAULT_ENVIRONMENT, type EnvironmentSettings } from './environment.js';

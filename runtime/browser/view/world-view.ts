@@ -4,7 +4,7 @@ import { applyEnvironment, type EnvironmentSettings } from './environment.js';
 import { GeometryCache, standardMaterial, terrainGeometry } from './geometry.js';
 import { ACTIVE_LAYER } from './layered-draw.js';
 import { buildLight } from './lights.js';
-import { MeshBatch } from './mesh-batch.js';
+import { MeshBatch, type InstanceVisibility } from './mesh-batch.js';
 
 export interface WorldViewOptions {
   world: World;
@@ -46,6 +46,7 @@ const tmpPart = new THREE.Matrix4();
 const WHITE = new THREE.Color(1, 1, 1);
 const tmpPosition = new THREE.Vector3();
 const tmpQuaternion = new THREE.Quaternion();
+const tmpFrustumMatrix = new THREE.Matrix4();
 
 /**
  * A three.js view of a core `World`: it builds objects from the entities' components and
@@ -79,6 +80,8 @@ export class WorldView {
   private readonly batches = new Map<string, MeshBatch>();
   private coarseOn = false;
   private active: ReadonlySet<string> = new Set();
+  /** Lights whose shadows are drawn: what they cover is not culled. */
+  private readonly shadowLights = new Set<THREE.Light>();
   private staticRev = 0;
   private readonly cache = new GeometryCache();
   private readonly models = new Map<string, Promise<ModelPart[]>>();
@@ -169,7 +172,10 @@ export class WorldView {
   /** The entity an object belongs to (an anchor or anything under one), or of an instance of a batch. */
   entityIdOf(object: THREE.Object3D, instanceId?: number): string | null {
     const batch = object.userData.keelBatch as MeshBatch | undefined;
-    if (batch) return instanceId !== undefined ? (batch.ids[instanceId] ?? null) : null;
+    if (batch) {
+      const slot = instanceId === undefined ? undefined : batch.drawnSlot(instanceId);
+      return slot === undefined ? null : (batch.ids[slot] ?? null);
+    }
     for (let o: THREE.Object3D | null = object; o; o = o.parent) {
       if (typeof o.userData.keelEntity === 'string') return o.userData.keelEntity;
     }
@@ -202,12 +208,57 @@ export class WorldView {
   /**
    * Copies the pose of every entity that moved since the last call into its anchor and its
    * instance, and queues the instance buffers for upload. Call once per frame before rendering.
+   * With the camera the frame is drawn with, instances are culled one by one: only entities
+   * the camera can see, or whose shadows it might, are drawn.
    */
-  sync(): void {
+  sync(camera?: THREE.Camera): void {
     for (const v of this.visuals.values()) {
       if (v.entity.version !== v.version) this.place(v);
     }
-    for (const b of this.batches.values()) b.flush();
+    const visible = camera ? this.visibility(camera) : undefined;
+    for (const b of this.batches.values()) b.flush(visible);
+  }
+
+  /**
+   * What a camera may see: its frustum, and for each shadow-casting light what the light's
+   * shadow covers (an entity out of view can cast a shadow into it). Undefined: everything (a
+   * point light's shadow without a range reaches everywhere).
+   */
+  private visibility(camera: THREE.Camera): InstanceVisibility | undefined {
+    // Planes of every frustum as flat [nx, ny, nz, d] quadruples: a sphere is kept when it is
+    // within one frustum (on the inner side of all six of its planes, less its radius).
+    const planes: number[] = [];
+    const addFrustum = (c: THREE.Camera) => {
+      for (const p of frustumOf(c).planes) planes.push(p.normal.x, p.normal.y, p.normal.z, p.constant);
+    };
+    addFrustum(camera);
+    const balls: number[] = [];
+    for (const light of this.shadowLights) {
+      light.updateWorldMatrix(true, true);
+      if (light instanceof THREE.PointLight) {
+        if (light.distance <= 0) return undefined;
+        const p = light.getWorldPosition(new THREE.Vector3());
+        balls.push(p.x, p.y, p.z, light.distance);
+      } else {
+        const shadow = (light as THREE.DirectionalLight | THREE.SpotLight).shadow;
+        shadow.updateMatrices(light);
+        addFrustum(shadow.camera);
+      }
+    }
+    return (x, y, z, r) => {
+      for (let f = 0; f < planes.length; f += 24) {
+        let inside = true;
+        for (let p = f; p < f + 24 && inside; p += 4) inside = planes[p]! * x + planes[p + 1]! * y + planes[p + 2]! * z + planes[p + 3]! >= -r;
+        if (inside) return true;
+      }
+      for (let b = 0; b < balls.length; b += 4) {
+        const dx = x - balls[b]!;
+        const dy = y - balls[b + 1]!;
+        const dz = z - balls[b + 2]!;
+        if (dx * dx + dy * dy + dz * dz <= (r + balls[b + 3]!) ** 2) return true;
+      }
+      return false;
+    };
   }
 
   /** Stops following the world and frees what the view created on the GPU. */
@@ -264,7 +315,11 @@ export class WorldView {
         anchor.add(terrain);
       }
     }
-    if (c.light) anchor.add(buildLight(c.light));
+    if (c.light) {
+      const light = buildLight(c.light);
+      anchor.add(light);
+      if (light.castShadow) this.shadowLights.add(light);
+    }
     if (active) {
       // Its terrain moves with it; lights light both layers (the layered draw sees to that).
       anchor.traverse((o) => {
@@ -303,7 +358,10 @@ export class WorldView {
         (o.material as THREE.Material).dispose();
       }
       if (o === this.camera) this.camera = null;
-      if (o instanceof THREE.Light) o.dispose();
+      if (o instanceof THREE.Light) {
+        this.shadowLights.delete(o);
+        o.dispose();
+      }
     });
     this.root.remove(v.anchor);
     if (!this.camera) this.findActiveCamera();
@@ -401,4 +459,9 @@ function composeMatrix(e: Entity, scale: THREE.Vector3): THREE.Matrix4 {
   tmpPosition.set(e.position[0], e.position[1], e.position[2]);
   tmpQuaternion.set(e.rotation[0], e.rotation[1], e.rotation[2], e.rotation[3]);
   return tmpMatrix.compose(tmpPosition, tmpQuaternion, scale);
+}
+
+function frustumOf(camera: THREE.Camera): THREE.Frustum {
+  camera.updateMatrixWorld();
+  return new THREE.Frustum().setFromProjectionMatrix(tmpFrustumMatrix.multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse));
 }
