@@ -11,6 +11,8 @@ const result = await build({
   entryPoints: {
     keel: new URL('dist/cli/keel.js', root).pathname,
     'health-worker': new URL('dist/runtime/node/health/health-worker.js', root).pathname,
+    // A server's scene reloads are read and validated on a worker thread from this file.
+    'scene-parse-worker': new URL('dist/runtime/node/scene-parse-worker.js', root).pathname,
     // Each thread-mode fleet instance runs on a worker thread from this file.
     'fleet-worker': new URL('dist/runtime/node/fleet/fleet-worker.js', root).pathname,
   },

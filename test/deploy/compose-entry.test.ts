@@ -232,6 +232,8 @@ describe('deploy/Dockerfile', () => {
         'dist/health-worker.mjs.map',
         'dist/fleet-worker.mjs',
         'dist/fleet-worker.mjs.map',
+        'dist/scene-parse-worker.mjs',
+        'dist/scene-parse-worker.mjs.map',
         'scenes/keel-scene.schema.json',
       ].sort(),
     );

@@ -29,9 +29,9 @@ function loadedBeside(bundle: string): string[] {
 
 describe('the image holds what dist/ loads at run time', () => {
   it('finds the bundles and the workers they start', () => {
-    expect(bundles.sort()).toEqual(['fleet-worker.mjs', 'health-worker.mjs', 'keel.mjs']);
+    expect(bundles.sort()).toEqual(['fleet-worker.mjs', 'health-worker.mjs', 'keel.mjs', 'scene-parse-worker.mjs']);
     const loaded = new Set(bundles.flatMap(loadedBeside));
-    expect([...loaded].sort()).toEqual(['fleet-worker.mjs', 'health-worker.mjs']);
+    expect([...loaded].sort()).toEqual(['fleet-worker.mjs', 'health-worker.mjs', 'scene-parse-worker.mjs']);
     // Every worker a bundle starts is itself one of the build's outputs.
     for (const f of loaded) expect(bundles).toContain(f);
   });

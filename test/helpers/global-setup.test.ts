@@ -8,7 +8,7 @@ import { TempDirs } from './wait.js';
 const temps = new TempDirs('keel-stale-');
 afterEach(() => temps.cleanup());
 
-const OUTPUTS = ['dist/keel.mjs', 'dist/health-worker.mjs', 'dist/fleet-worker.mjs', 'dist/keel.meta.json', 'dist/runtime/node/health/health-worker.js', 'dist/runtime/node/fleet/fleet-worker.js'];
+const OUTPUTS = ['dist/keel.mjs', 'dist/health-worker.mjs', 'dist/fleet-worker.mjs', 'dist/scene-parse-worker.mjs', 'dist/keel.meta.json', 'dist/runtime/node/health/health-worker.js', 'dist/runtime/node/fleet/fleet-worker.js', 'dist/runtime/node/scene-parse-worker.js'];
 
 async function tree(root: string, files: string[], at: Date): Promise<void> {
   for (const f of files) {

@@ -17,10 +17,12 @@ const OUTPUTS = [
   'dist/keel.mjs',
   'dist/health-worker.mjs',
   'dist/fleet-worker.mjs',
+  'dist/scene-parse-worker.mjs',
   'dist/keel.meta.json',
   // The unbundled build, which modules running from source (tests) start their workers from.
   'dist/runtime/node/health/health-worker.js',
   'dist/runtime/node/fleet/fleet-worker.js',
+  'dist/runtime/node/scene-parse-worker.js',
 ];
 const TERRAIN = 'scenes/assets/terrain-heights.khf';
 

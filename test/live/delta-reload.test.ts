@@ -144,4 +144,37 @@ describe('delta hot reload', () => {
     const exit = await proc.stop('SIGTERM', 15_000);
     expect(exit.code, exit.stdout + exit.stderr).toBe(0);
   });
+
+  it('reads a scene too large to load between two ticks on its worker thread, and applies its edits as before', async () => {
+    const dir = await tempDir();
+    // 6000 entities take longer to read than fits between two ticks at 60 Hz (16.7 ms).
+    const big = (x: number): Entity[] => [
+      { id: 'mover', components: { transform: { position: [x, 0, 0] }, rigidBody: { type: 'static' }, collider: { shape: 'box', size: [1, 1, 1] } } },
+      ...Array.from({ length: 6000 }, (_, i) => ({ id: `e-${i}`, components: { transform: { position: [i % 80, 0, Math.floor(i / 80)] } } })),
+      { id: 'spawn', components: { transform: { position: [-5, 0, -5] }, spawnPoint: {} } },
+    ];
+    const file = await put(dir, 'big.json', scene('big', big(0), settings(60)));
+    const port = await freePort();
+    const proc = startKeel(['serve', file, '--host', HOST, '--port', String(port), '--health-port', '0'], { env: { SERVER_WATCH: undefined } });
+    await listening(proc);
+    const bot = new Bot({ url: `ws://${HOST}:${port}`, name: 'watcher', inputRate: 0.001 });
+    await bot.start();
+    try {
+      const seen: string[] = [];
+      for (let x = 1; x <= 3; x++) {
+        const from = proc.records().length;
+        await writeFileAtomic(file, JSON.stringify(scene('big', big(x), settings(60))));
+        const r = await reloadedAfter(proc, from, 'delta');
+        seen.push(String(r.parsedOn));
+        await until(() => (Math.abs((bot.mirror.byId('mover')?.position[0] ?? NaN) - x) < 0.01 ? true : undefined), `the mover at x = ${x}`);
+      }
+      // The first reload is read on the loop's thread (nothing says yet how long one takes);
+      // once one has taken longer than fits between two ticks, the next go to the worker.
+      expect(seen[0]).toBe('loop thread');
+      expect(seen.slice(1)).toEqual(['worker', 'worker']);
+      expect(bot.stats.closeCode).toBeNull();
+    } finally {
+      await bot.close();
+    }
+  });
 });

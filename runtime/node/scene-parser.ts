@@ -1,0 +1,154 @@
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { SceneError, type SceneDocument, type SceneProblem } from '../core/index.js';
+import { readScene, type ReadScene } from './scene-loader.js';
+
+/** A parse asked of the worker. */
+export interface ParseRequest {
+  id: number;
+  file: string;
+  cwd: string;
+}
+
+/** The worker's answer: the scene read (its validated document as JSON text), or why not. */
+export type ParseReply = { id: number; ok: true; shown: string; hash: string; text: string; workMs: number } | { id: number; ok: false; problems: SceneProblem[] | null; message: string };
+
+/** Memory of the parse worker: a scene document and the text it came from, several times over. */
+const PARSE_WORKER_LIMITS = { maxOldGenerationSizeMb: 256 } as const;
+
+/**
+ * Where the worker's code is: beside the bundle (dist/scene-parse-worker.mjs), beside this
+ * module in the unbundled build, or, when this module runs from TypeScript source (tests), in dist/.
+ */
+function workerUrl(): URL {
+  const here = import.meta.url;
+  if (/\/(keel|fleet-worker)\.mjs$/.test(here)) return new URL('./scene-parse-worker.mjs', here);
+  if (here.endsWith('.ts')) return new URL('../../dist/runtime/node/scene-parse-worker.js', here);
+  return new URL('./scene-parse-worker.js', here);
+}
+
+export interface SceneParserOptions {
+  /** The worker goes after this long without a parse, ms (default 30 s); the next parse starts it again. */
+  idleMs?: number;
+  /** The worker's code (tests); default: found beside this module or the bundle. */
+  url?: URL;
+}
+
+/**
+ * Reads, parses and validates scene files on a worker thread, so that a large scene's reload
+ * does not hold the game loop: the loop's thread only takes the finished document in (a JSON
+ * parse of the validated text, a few milliseconds for 2000 entities). The
+ * worker starts on the first parse and stops when idle. When no worker can run (it failed to
+ * start, or died), the parse is done on this thread instead: slower for the loop, never wrong.
+ */
+export class SceneParser {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: ReadScene) => void; reject: (e: Error) => void }>();
+  private idleTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Parses done on this thread because the worker could not (counted for tests and logs). */
+  fallbacks = 0;
+  /** Whether the last parse that succeeded ran on the worker. */
+  lastOnWorker = false;
+  /**
+   * What the last parse on the worker would have taken on this thread, ms: the worker's read,
+   * parse and validation, and the take-in here (the worker's round trip not counted).
+   */
+  lastWorkMs = 0;
+
+  constructor(private readonly opts: SceneParserOptions = {}) {}
+
+  /** Whether a worker thread is running now. */
+  get running(): boolean {
+    return this.worker !== null;
+  }
+
+  /** Reads and validates `file`; rejects with a SceneError naming the file and pointers when it is bad. */
+  async read(file: string, cwd: string): Promise<ReadScene> {
+    this.lastOnWorker = false;
+    if (this.closed) return readScene(file, cwd);
+    let worker: Worker;
+    try {
+      worker = this.worker ?? this.start();
+    } catch {
+      this.fallbacks++;
+      return readScene(file, cwd);
+    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    const id = this.nextId++;
+    try {
+      const scene = await new Promise<ReadScene>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        worker.postMessage({ id, file, cwd } satisfies ParseRequest);
+      });
+      this.lastOnWorker = true;
+      return scene;
+    } catch (err) {
+      if (err instanceof SceneError) throw err;
+      // The worker went away under this parse: do it here.
+      this.fallbacks++;
+      return readScene(file, cwd);
+    } finally {
+      if (this.pending.size === 0 && this.worker && !this.closed) this.armIdle();
+    }
+  }
+
+  /** Stops the worker; later parses run on this thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    const w = this.worker;
+    this.worker = null;
+    this.failAll(new Error('scene parser closed'));
+    if (w) await w.terminate();
+  }
+
+  private start(): Worker {
+    const w = new Worker(this.opts.url ?? workerUrl(), { name: 'scene-parse', resourceLimits: PARSE_WORKER_LIMITS });
+    // The loop's process must not be kept alive by an idle parser.
+    w.unref();
+    w.on('message', (m: ParseReply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      // The one part of a parse this thread does: taking the validated document in.
+      if (m.ok) {
+        const t0 = performance.now();
+        const doc = JSON.parse(m.text) as SceneDocument;
+        this.lastWorkMs = m.workMs + (performance.now() - t0);
+        p.resolve({ shown: m.shown, hash: m.hash, doc });
+      } else p.reject(m.problems ? new SceneError(m.problems) : new Error(m.message));
+    });
+    const gone = (err: Error) => {
+      if (this.worker !== w) return;
+      this.worker = null;
+      this.failAll(err);
+    };
+    w.on('error', gone);
+    w.on('exit', (code) => gone(new Error(`scene parse worker exited with code ${code}`)));
+    this.worker = w;
+    return w;
+  }
+
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const w = this.worker;
+      if (!w || this.pending.size > 0) return;
+      this.worker = null;
+      void w.terminate();
+    }, this.opts.idleMs ?? 30_000);
+    this.idleTimer.unref();
+  }
+
+  private failAll(err: Error): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+  }
+}
+
