@@ -77,7 +77,7 @@ export async function waitForKeel(p: WatchedPage, what: string, pred: (k: Record
         const h = (window as unknown as { keel?: Record<string, unknown> }).keel;
         if (!h) return null;
         const out: Record<string, unknown> = {};
-        for (const key of ['mode', 'connected', 'state', 'tick', 'entities', 'players', 'fps', 'pingMs', 'drawCalls', 'camera', 'player', 'banner', 'error', 'playerId', 'sceneHash', 'composition', 'views']) out[key] = h[key];
+        for (const key of ['mode', 'connected', 'state', 'tick', 'entities', 'players', 'fps', 'pingMs', 'drawCalls', 'framesDrawn', 'framesSkipped', 'camera', 'player', 'banner', 'error', 'playerId', 'sceneHash', 'composition', 'views']) out[key] = h[key];
         return out;
       });
       return k && pred(k) ? k : undefined;

@@ -29,6 +29,20 @@ beforeAll(async () => {
   broken.settings.tickRate = 0;
   broken.entities[1]!.components.sparkle = {};
   await writeFile(join(dir, 'broken.json'), JSON.stringify(broken, null, 2));
+  // Nothing in it moves by itself: once the player stands, every frame would be the same.
+  const still = {
+    format: 'keel-scene',
+    version: 1,
+    name: 'still',
+    entities: [
+      { id: 'ground', components: { transform: { position: [0, -0.5, 0] }, mesh: { shape: 'box', size: [30, 1, 30] }, material: { color: '#808080' }, rigidBody: { type: 'static' }, collider: { shape: 'box', size: [30, 1, 30] } } },
+      { id: 'crate', components: { transform: { position: [2, 0.5, -4] }, mesh: { shape: 'box', size: [1, 1, 1] }, material: { color: '#d08030' }, rigidBody: { type: 'static' }, collider: { shape: 'box', size: [1, 1, 1] } } },
+      { id: 'spawn', components: { transform: { position: [0, 1, 0] }, spawnPoint: {} } },
+      { id: 'sun', components: { transform: { position: [5, 10, 5], rotation: [-55, 30, 0] }, light: { kind: 'directional', intensity: 2 } } },
+      { id: 'sky-light', components: { light: { kind: 'hemisphere', intensity: 1 } } },
+    ],
+  };
+  await writeFile(join(dir, 'still.json'), JSON.stringify(still, null, 2));
   await cp(join(REPO, 'scenes/models'), join(dir, 'models'), { recursive: true }).catch(() => {});
   [browser, web] = await Promise.all([launchBrowser(), startWeb('local-play', dir)]);
 }, 60_000);
@@ -85,6 +99,32 @@ describe('local play-test', () => {
     await waitForKeel(p, 'the player to land again', (k) => Math.abs((k.player as number[])[1]! - y0) < 0.05, 30_000);
     expect(p.errors).toEqual([]);
   }, 150_000);
+
+  it('does not draw a frame that would show what the last one did, and draws again when something moves', async () => {
+    const p = await open('still', '?scene=still');
+    await waitForKeel(p, 'the player to land', (k) => Array.isArray(k.player) && Math.abs((k.player as number[])[1]! - 0.5) < 0.02 && (k.tick as number) > 60);
+    // Standing still: a second of frames, nearly all of them skipped.
+    const a = await waitForKeel(p, 'frames counted', () => true);
+    await p.page.waitForTimeout(1000);
+    const b = await waitForKeel(p, 'frames counted', () => true);
+    const skipped = (b.framesSkipped as number) - (a.framesSkipped as number);
+    const drawn = (b.framesDrawn as number) - (a.framesDrawn as number);
+    expect(skipped).toBeGreaterThan(5);
+    expect(drawn).toBeLessThanOrEqual(2);
+    // The canvas still shows the scene (the last frame drawn stays on screen).
+    const idle = await pixelStats(p, await p.page.screenshot());
+    expect(idle.sky).toBeGreaterThan(0.1);
+    expect(idle.grey).toBeGreaterThan(0.1);
+    expect(idle.warmPixels).toBeGreaterThan(500); // the crate
+    // Walking moves the player and the camera: frames are drawn again.
+    await p.page.keyboard.down('KeyW');
+    const pos0 = b.player as number[];
+    await waitForKeel(p, 'the player to walk 1 m', (k) => dist(k.player as number[], pos0) > 1, 30_000);
+    await p.page.keyboard.up('KeyW');
+    const c = await waitForKeel(p, 'frames counted', () => true);
+    expect((c.framesDrawn as number) - (b.framesDrawn as number)).toBeGreaterThan(3);
+    expect(p.errors).toEqual([]);
+  }, 120_000);
 
   it('window.keel is read-only', async () => {
     const p = await open('handle', '?scene=arena');

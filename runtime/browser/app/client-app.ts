@@ -24,7 +24,10 @@ import { NameLabels } from './name-labels.js';
  *   players    players in the session
  *   fps        frames per second: frames drawn in the last second
  *   pingMs     round trip to the server, null when local
- *   drawCalls  draw calls of the last frame (shadow passes included)
+ *   drawCalls  draw calls of the last frame drawn (shadow passes included)
+ *   framesDrawn   frames drawn since the page opened
+ *   framesSkipped frames not drawn because they would have shown what the last one did (nothing
+ *              moved, the camera stood still)
  *   camera     the camera's position, [x, y, z]
  *   player     the own player's position, or null
  *   banner     the banner text, or null
@@ -47,6 +50,8 @@ export interface KeelDebugHandle {
   readonly fps: number;
   readonly pingMs: number | null;
   readonly drawCalls: number;
+  readonly framesDrawn: number;
+  readonly framesSkipped: number;
   readonly camera: Vec3;
   readonly player: Vec3 | null;
   readonly banner: string | null;
@@ -94,6 +99,11 @@ export class ClientApp {
   private readonly fps = new FpsCounter();
   private lastFrame = 0;
   private drawCalls = 0;
+  /** What the last drawn frame showed: the view, its revision, the camera (world and projection), or null to draw the next. */
+  private drawnState: { view: WorldView; revision: number; camera: Float64Array } | null = null;
+  /** Frames drawn, and frames skipped because they would have shown the same picture. */
+  private framesDrawn = 0;
+  private framesSkipped = 0;
   private raf = 0;
   private reloading = false;
   /** The own player entity the camera was last turned for (a rejoin seats a new one). */
@@ -108,6 +118,8 @@ export class ClientApp {
     this.canvas = document.createElement('canvas');
     this.canvas.className = 'keel-canvas';
     container.append(this.canvas);
+    // A restored WebGL context starts blank: the next frame is drawn, whatever it shows.
+    this.canvas.addEventListener('webglcontextrestored', () => (this.drawnState = null));
     this.hud = new Hud(container);
     this.renderer = createRenderer({ canvas: this.canvas });
     this.input = new PlayerInputSource(this.canvas);
@@ -263,14 +275,39 @@ export class ClientApp {
       camera = drawn.activeCamera;
     } else camera = view.activeCamera;
     // The aspect first: the view culls with the camera.
-    resizeToDisplay(this.renderer, camera);
+    const resized = resizeToDisplay(this.renderer, camera);
     drawn.sync(camera);
-    this.renderer.info.reset();
-    this.renderer.render(drawn.scene, camera);
-    this.drawCalls = this.renderer.info.render.calls;
+    // A frame that would show what the last one showed (nothing moved, the camera is where it
+    // was) is not drawn again: an idle page leaves the GPU, or a software renderer's CPU, alone.
+    if (resized || !this.sameAsDrawn(drawn, camera)) {
+      this.renderer.info.reset();
+      this.renderer.render(drawn.scene, camera);
+      this.drawCalls = this.renderer.info.render.calls;
+      this.framesDrawn++;
+    } else this.framesSkipped++;
     this.labels?.render(camera);
     this.hud.update(status, this.scene?.name ?? '', this.fps.fps);
     this.hud.setHintVisible(own !== null && !this.input.locked && this.errorTitle === null);
+  }
+
+  /** Whether `view` through `camera` is what the last drawn frame showed; records it as drawn when not. */
+  private sameAsDrawn(view: WorldView, camera: THREE.PerspectiveCamera): boolean {
+    camera.updateMatrixWorld();
+    const d = this.drawnState;
+    const w = camera.matrixWorld.elements;
+    const p = camera.projectionMatrix.elements;
+    if (d && d.view === view && d.revision === view.revision) {
+      // A camera easing towards its place moves by ever smaller steps: under a micrometre (and
+      // its matching rotation) is no move.
+      let same = true;
+      for (let i = 0; i < 16 && same; i++) same = Math.abs(d.camera[i]! - w[i]!) < 1e-6 && Math.abs(d.camera[16 + i]! - p[i]!) < 1e-9;
+      if (same) return true;
+    }
+    const cam = d?.camera ?? new Float64Array(32);
+    cam.set(w, 0);
+    cam.set(p, 16);
+    this.drawnState = { view, revision: view.revision, camera: cam };
+    return false;
   }
 
   private applyStatus(s: SessionStatus): void {
@@ -337,6 +374,12 @@ export class ClientApp {
       },
       get drawCalls() {
         return app.drawCalls;
+      },
+      get framesDrawn() {
+        return app.framesDrawn;
+      },
+      get framesSkipped() {
+        return app.framesSkipped;
       },
       get camera(): Vec3 {
         const p = app.follow.camera.position;

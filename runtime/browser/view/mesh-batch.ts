@@ -99,10 +99,18 @@ export class MeshBatch {
     return moved;
   }
 
-  /** Writes one slot's matrix (from a column-major array of 16), drawn after the next `flush`. */
-  setMatrix(slot: number, elements: ArrayLike<number>): void {
-    this.matrices.set(elements, slot * 16);
-    this.dirty = true;
+  /** Writes one slot's matrix (from a column-major array of 16), drawn after the next `flush`; returns whether it changed. */
+  setMatrix(slot: number, elements: ArrayLike<number>): boolean {
+    const m = this.matrices;
+    const o = slot * 16;
+    for (let i = 0; i < 16; i++) {
+      if (m[o + i] !== Math.fround(elements[i]!)) {
+        m.set(elements, o);
+        this.dirty = true;
+        return true;
+      }
+    }
+    return false;
   }
 
   /** One slot's matrix as the batch holds it. */
@@ -125,8 +133,9 @@ export class MeshBatch {
    * Writes what is to be drawn into the mesh's instance buffers, uploaded at the next render:
    * every slot, or with `visible` only the slots whose bounding sphere it keeps. Call once per
    * frame before rendering; nothing is uploaded when nothing moved and the same slots are drawn.
+   * Returns whether anything was written (what the batch draws changed).
    */
-  flush(visible?: InstanceVisibility): void {
+  flush(visible?: InstanceVisibility): boolean {
     const n = this.ids.length;
     const m = this.matrices;
     if (visible && !this.geometry.boundingSphere) this.geometry.computeBoundingSphere();
@@ -150,7 +159,7 @@ export class MeshBatch {
       this.order[k++] = s;
     }
     if (k !== this.drawn) same = false;
-    if (same && !this.dirty) return;
+    if (same && !this.dirty) return false;
     const matrices = this.mesh.instanceMatrix.array as Float32Array;
     const colors = this.mesh.instanceColor!.array as Float32Array;
     if (k === n) {
@@ -178,6 +187,7 @@ export class MeshBatch {
     colorAttr.addUpdateRange(0, k * 3);
     colorAttr.needsUpdate = true;
     this.dirty = false;
+    return true;
   }
 
   dispose(): void {

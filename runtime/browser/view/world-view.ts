@@ -83,6 +83,7 @@ export class WorldView {
   /** Lights whose shadows are drawn: what they cover is not culled. */
   private readonly shadowLights = new Set<THREE.Light>();
   private staticRev = 0;
+  private rev = 0;
   private readonly cache = new GeometryCache();
   private readonly models = new Map<string, Promise<ModelPart[]>>();
   private readonly ownedResources: { dispose(): void }[] = [];
@@ -136,6 +137,15 @@ export class WorldView {
    */
   get staticRevision(): number {
     return this.staticRev;
+  }
+
+  /**
+   * Counts changes to anything the view draws (what `staticRevision` counts, the active
+   * entities too, and what culling keeps): unchanged since a frame was drawn with the same
+   * camera, that frame is still true, and a page may skip drawing it again.
+   */
+  get revision(): number {
+    return this.rev + this.staticRev;
   }
 
   /**
@@ -216,7 +226,7 @@ export class WorldView {
       if (v.entity.version !== v.version) this.place(v);
     }
     const visible = camera ? this.visibility(camera) : undefined;
-    for (const b of this.batches.values()) b.flush(visible);
+    for (const b of this.batches.values()) if (b.flush(visible)) this.rev++;
   }
 
   /**
@@ -292,6 +302,7 @@ export class WorldView {
     const v: Visual = { entity: e, anchor, parts: new Map(), scale: new THREE.Vector3(s[0], s[1], s[2]), version: -1, generation: 0, anchorStale: true };
     const hidden = this.opts.hidden?.(e) ?? false;
     const active = this.active.has(e.id);
+    this.rev++;
     if (!active) this.staticRev++;
     if (c.mesh && !hidden) {
       const key = GeometryCache.meshKey(c.mesh);
@@ -342,6 +353,7 @@ export class WorldView {
     if (!v) return;
     this.visuals.delete(id);
     v.generation++;
+    this.rev++;
     if (!this.active.has(id)) this.staticRev++;
     for (const [batch, part] of v.parts) {
       const moved = batch.remove(part.slot);
@@ -381,14 +393,24 @@ export class WorldView {
   private place(v: Visual): void {
     const e = v.entity;
     v.version = e.version;
-    if (!this.active.has(e.id)) this.staticRev++;
+    // A new version need not be a move (a body set to where it was): only a move counts in the
+    // revisions.
+    let moved = false;
     // Most entities are only instances: their anchors are posed when something hangs under them
     // or someone asks for them, not for every move.
-    if (v.anchor.children.length > 0) this.poseAnchor(v);
-    else v.anchorStale = true;
-    if (v.parts.size === 0) return;
-    const m = composeMatrix(e, v.scale);
-    for (const [batch, part] of v.parts) batch.setMatrix(part.slot, part.local ? tmpPart.multiplyMatrices(m, part.local).elements : m.elements);
+    if (v.anchor.children.length > 0) {
+      const p = v.anchor.position;
+      const q = v.anchor.quaternion;
+      moved = p.x !== e.position[0] || p.y !== e.position[1] || p.z !== e.position[2] || q.x !== e.rotation[0] || q.y !== e.rotation[1] || q.z !== e.rotation[2] || q.w !== e.rotation[3];
+      this.poseAnchor(v);
+    } else v.anchorStale = true;
+    if (v.parts.size > 0) {
+      const m = composeMatrix(e, v.scale);
+      for (const [batch, part] of v.parts) moved = batch.setMatrix(part.slot, part.local ? tmpPart.multiplyMatrices(m, part.local).elements : m.elements) || moved;
+    }
+    if (!moved) return;
+    this.rev++;
+    if (!this.active.has(e.id)) this.staticRev++;
   }
 
   private batch(shared: string, active: boolean, geometry: () => THREE.BufferGeometry, material: () => THREE.Material, coarse?: () => THREE.BufferGeometry): MeshBatch {
