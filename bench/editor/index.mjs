@@ -52,6 +52,26 @@ export function bigScene(n, name = 'big') {
   return { $schema: './keel-scene.schema.json', format: 'keel-scene', version: 1, name, entities };
 }
 
+/**
+ * Waits in the page until `n` animation frames in a row come within 50 ms of the one before
+ * (the frames asked for have been drawn), at most `timeoutMs`.
+ * @param {import('playwright-core').Page} page
+ */
+function calmFrames(page, n, timeoutMs) {
+  return page.evaluate(
+    async ([n, timeoutMs]) => {
+      const end = performance.now() + timeoutMs;
+      let last = await new Promise((r) => requestAnimationFrame(r));
+      for (let calm = 0; calm < n && performance.now() < end; ) {
+        const t = await new Promise((r) => requestAnimationFrame(r));
+        calm = t - last < 50 ? calm + 1 : 0;
+        last = t;
+      }
+    },
+    [n, timeoutMs],
+  );
+}
+
 /** @param {{ quick: boolean, progress: (msg: string) => void, repo: string, signal?: AbortSignal }} opts */
 export async function run({ quick, progress, repo }) {
   const { createServer, build } = await import('vite');
@@ -133,14 +153,8 @@ export async function run({ quick, progress, repo }) {
       // The selection's frame (in software WebGL the GPU process may still be drawing it after
       // the page's frames have gone calm): calm frames, then a read of one pixel, which waits
       // until everything asked of WebGL is done.
+      await calmFrames(page, 3, 15_000);
       await page.evaluate(async () => {
-        const end = performance.now() + 15_000;
-        let last = await new Promise((r) => requestAnimationFrame(r));
-        for (let calm = 0; calm < 3 && performance.now() < end; ) {
-          const t = await new Promise((r) => requestAnimationFrame(r));
-          calm = t - last < 50 ? calm + 1 : 0;
-          last = t;
-        }
         const gl = document.querySelector('canvas.viewport-canvas').getContext('webgl2');
         gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
         await new Promise((r) => setTimeout(r, 100));
@@ -226,16 +240,8 @@ export async function run({ quick, progress, repo }) {
         await page.evaluate(() => document.activeElement?.blur());
         // The edit's own frame is drawn (in software, about a second for the big scene) before the
         // save starts: waited for until two animation frames in a row come within 50 ms (at most 10 s).
-        await page.evaluate(async () => {
-          const end = performance.now() + 10_000;
-          let last = await new Promise((r) => requestAnimationFrame(r));
-          for (let calm = 0; calm < 2 && performance.now() < end; ) {
-            const t = await new Promise((r) => requestAnimationFrame(r));
-            calm = t - last < 50 ? calm + 1 : 0;
-            last = t;
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        });
+        await calmFrames(page, 2, 10_000);
+        await page.evaluate(() => new Promise((r) => setTimeout(r, 100)));
         await page.evaluate(() => performance.clearMeasures());
         const f0 = await page.evaluate(() => window.keelEditor.framesDrawn);
         const s0 = performance.now();

@@ -19,6 +19,8 @@ const PARSE_WORKER_LIMITS = { maxOldGenerationSizeMb: 256 } as const;
 /**
  * Where the worker's code is: beside the bundle (dist/scene-parse-worker.mjs), beside this
  * module in the unbundled build, or, when this module runs from TypeScript source (tests), in dist/.
+ * Each URL is written out whole (as health-monitor.ts does), so that the files a bundle starts
+ * can be read off it (test/deploy/image-files.test.ts).
  */
 function workerUrl(): URL {
   const here = import.meta.url;

@@ -65,3 +65,23 @@ export async function openScene(h: EditorHarness, scene: string): Promise<void> 
   await h.page.goto(`${h.url}/editor/?scene=${scene}`);
   await h.page.waitForFunction(() => (window as unknown as { keelEditor?: { ready: boolean } }).keelEditor?.ready === true, null, { timeout: 60_000 });
 }
+
+/**
+ * Drags the selection's gizmo along its X handle: `moves` mouse moves `step` pixels apart, one
+ * animation frame after each; `during` runs before the button is released, and its result is
+ * returned. Fails when nothing is selected (no gizmo).
+ */
+export async function dragGizmoX<T>(h: EditorHarness, moves: number, step: number, during: () => Promise<T>): Promise<T> {
+  const at = await h.page.evaluate(() => (window as unknown as { keelEditor: { gizmoHandle(axis: string): { x: number; y: number } | null } }).keelEditor.gizmoHandle('X'));
+  if (!at) throw new Error('no gizmo to drag: nothing is selected');
+  const m = h.page.mouse;
+  await m.move(at.x, at.y);
+  await m.down();
+  for (let i = 1; i <= moves; i++) {
+    await m.move(at.x + i * step, at.y);
+    await h.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
+  }
+  const result = await during();
+  await m.up();
+  return result;
+}

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TempDirs, until } from '../helpers/wait.js';
-import { openScene, startEditor, type EditorHarness } from './editor-harness.js';
+import { dragGizmoX, openScene, startEditor, type EditorHarness } from './editor-harness.js';
 
 type DrawKind = 'direct' | 'static' | 'composite';
 interface Handle {
@@ -114,17 +114,7 @@ describe('editor layered drawing', { timeout: 120_000 }, () => {
 
   it('drags without drawing the picture again, and draws it anew for the shadow once the drag is over', async () => {
     const before = await ed((k) => k.draws);
-    const at = await ed((k) => k.gizmoHandle('X'));
-    expect(at).not.toBeNull();
-    const m = h.page.mouse;
-    await m.move(at!.x, at!.y);
-    await m.down();
-    for (let i = 1; i <= 12; i++) {
-      await m.move(at!.x + i * 6, at!.y);
-      await h.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
-    }
-    const during = await ed((k) => ({ draws: k.draws, quality: k.quality }));
-    await m.up();
+    const during = await dragGizmoX(h, 12, 6, () => ed((k) => ({ draws: k.draws, quality: k.quality })));
     expect((await ed((k) => k.history.labels)).at(-1)).toBe('Move crate');
     // Every frame of the drag reused the picture: none drew it, none drew the scene whole, and
     // none needed a lower pixel ratio.

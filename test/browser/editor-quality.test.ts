@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SceneDocument } from '../../runtime/core/index.js';
 import { TempDirs, until } from '../helpers/wait.js';
-import { openScene, startEditor, type EditorHarness } from './editor-harness.js';
+import { dragGizmoX, openScene, startEditor, type EditorHarness } from './editor-harness.js';
 
 interface Handle {
   doc: SceneDocument;
@@ -79,17 +79,7 @@ describe('editor interaction in a heavy scene', { timeout: 180_000 }, () => {
     // The selection's own frame draws the picture of the rest.
     await until(async () => ((await ed((k) => k.draws)).static > 0 ? true : undefined), 'the picture drawn', 30_000, 50);
     const before = await ed((k) => k.draws);
-    const at = await ed((k) => k.gizmoHandle('X'));
-    expect(at).not.toBeNull();
-    const m = h.page.mouse;
-    await m.move(at!.x, at!.y);
-    await m.down();
-    for (let i = 1; i <= 10; i++) {
-      await m.move(at!.x + i * 4, at!.y);
-      await h.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
-    }
-    const during = await ed((k) => ({ draws: k.draws, quality: k.quality }));
-    await m.up();
+    const during = await dragGizmoX(h, 10, 4, () => ed((k) => ({ draws: k.draws, quality: k.quality })));
     expect((await ed((k) => k.history.labels)).at(-1)).toBe('Move e-20');
     expect(during.draws.composite - before.composite).toBeGreaterThanOrEqual(5);
     expect(during.draws.static).toBe(before.static);
