@@ -8,6 +8,7 @@ import { assetUrl, checkSceneName, loadBrowserScene, type BrowserScene } from '.
 import { createRenderer, resizeToDisplay } from '../view/renderer.js';
 import { loadGlb } from '../view/models.js';
 import { WorldView } from '../view/world-view.js';
+import { CameraStamp } from '../view/camera-stamp.js';
 import { FollowCamera } from './follow-camera.js';
 import { LocalPlay } from './local-play.js';
 import type { PlaySession, SessionStatus } from './play-session.js';
@@ -100,7 +101,8 @@ export class ClientApp {
   private lastFrame = 0;
   private drawCalls = 0;
   /** What the last drawn frame showed: the view, its revision, the camera (world and projection), or null to draw the next. */
-  private drawnState: { view: WorldView; revision: number; camera: Float64Array } | null = null;
+  private drawnState: { view: WorldView; revision: number } | null = null;
+  private readonly drawnCamera = new CameraStamp();
   /** Frames drawn, and frames skipped because they would have shown the same picture. */
   private framesDrawn = 0;
   private framesSkipped = 0;
@@ -292,21 +294,10 @@ export class ClientApp {
 
   /** Whether `view` through `camera` is what the last drawn frame showed; records it as drawn when not. */
   private sameAsDrawn(view: WorldView, camera: THREE.PerspectiveCamera): boolean {
-    camera.updateMatrixWorld();
     const d = this.drawnState;
-    const w = camera.matrixWorld.elements;
-    const p = camera.projectionMatrix.elements;
-    if (d && d.view === view && d.revision === view.revision) {
-      // A camera easing towards its place moves by ever smaller steps: under a micrometre (and
-      // its matching rotation) is no move.
-      let same = true;
-      for (let i = 0; i < 16 && same; i++) same = Math.abs(d.camera[i]! - w[i]!) < 1e-6 && Math.abs(d.camera[16 + i]! - p[i]!) < 1e-9;
-      if (same) return true;
-    }
-    const cam = d?.camera ?? new Float64Array(32);
-    cam.set(w, 0);
-    cam.set(p, 16);
-    this.drawnState = { view, revision: view.revision, camera: cam };
+    if (d && d.view === view && d.revision === view.revision && this.drawnCamera.matches(camera)) return true;
+    this.drawnState = { view, revision: view.revision };
+    this.drawnCamera.record(camera);
     return false;
   }
 

@@ -9,5 +9,6 @@ export { buildLight, DIRECTIONAL_SHADOW_EXTENT } from './lights.js';
 export { applyEnvironment, DEFAULT_ENVIRONMENT, type EnvironmentSettings } from './environment.js';
 export { createRenderer, resizeToDisplay, type RendererOptions } from './renderer.js';
 export { loadGlb } from './models.js';
+export { CameraStamp } from './camera-stamp.js';
 export { ACTIVE_LAYER, LayeredDraw, type DrawKind, type LayeredFrame } from './layered-draw.js';
 export { InteractionQuality, type InteractionQualityOptions, type QualityTarget } from './interaction-quality.js';

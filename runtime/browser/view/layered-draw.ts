@@ -1,4 +1,5 @@
 import * as THREE from 'three';
+import { CameraStamp } from './camera-stamp.js';
 
 /**
  * The three.js layer of what moves between frames of a layered draw: an editor's dragged
@@ -46,7 +47,7 @@ export class LayeredDraw {
   private readonly quadScene = new THREE.Scene();
   private readonly quadCamera = new THREE.OrthographicCamera(-1, 1, 1, -1, 0, 1);
   private drawnRevision: string | null = null;
-  private readonly drawnCamera = new Float64Array(32);
+  private readonly drawnCamera = new CameraStamp();
   private readonly size = new THREE.Vector2();
   /** Static layers drawn since creation (tests and benches read it). */
   staticDraws = 0;
@@ -83,11 +84,7 @@ export class LayeredDraw {
     if (!this.target || this.drawnRevision !== revision) return false;
     this.renderer.getDrawingBufferSize(this.size);
     if (this.size.x !== this.target.width || this.size.y !== this.target.height) return false;
-    camera.updateMatrixWorld();
-    const a = camera.matrixWorld.elements;
-    const b = camera.projectionMatrix.elements;
-    for (let i = 0; i < 16; i++) if (this.drawnCamera[i] !== a[i] || this.drawnCamera[16 + i] !== b[i]) return false;
-    return true;
+    return this.drawnCamera.matches(camera);
   }
 
   /** Forgets the kept static layer: the next layered frame draws it anew. */
@@ -124,7 +121,8 @@ export class LayeredDraw {
       camera.layers.mask = mask;
       r.autoClear = autoClear;
     }
-    this.drawActive(scene, camera, frame.activeRoots);
+    // The active roots are on the active layer already.
+    this.drawActive(scene, camera);
     // A shadow redraw asked for was done by the static draw, or waits for the next one.
     r.shadowMap.needsUpdate = shadowNeeds && kind !== 'static';
     return kind;
@@ -206,9 +204,7 @@ export class LayeredDraw {
     } finally {
       r.setRenderTarget(previous);
     }
-    camera.updateMatrixWorld();
-    this.drawnCamera.set(camera.matrixWorld.elements, 0);
-    this.drawnCamera.set(camera.projectionMatrix.elements, 16);
+    this.drawnCamera.record(camera);
     this.drawnRevision = revision;
     this.staticDraws++;
   }

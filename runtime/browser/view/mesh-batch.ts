@@ -1,7 +1,5 @@
 import * as THREE from 'three';
 
-const tmpMatrix = new THREE.Matrix4();
-
 /** Whether a bounding sphere (world centre and radius) is to be drawn. */
 export type InstanceVisibility = (x: number, y: number, z: number, radius: number) => boolean;
 
@@ -68,11 +66,6 @@ export class MeshBatch {
     return this.ids.length;
   }
 
-  /** How many instances the last `flush` left to draw. */
-  get drawnCount(): number {
-    return this.drawn;
-  }
-
   /** Adds an entity drawn in `color` (multiplies the material's white); returns its slot. */
   add(id: string, matrix: THREE.Matrix4, color: THREE.Color): number {
     if (this.ids.length === this.order.length) this.grow();
@@ -121,12 +114,6 @@ export class MeshBatch {
   /** The slot drawn as instance `instance` of the mesh (a ray hit's `instanceId`), or undefined. */
   drawnSlot(instance: number): number | undefined {
     return instance >= 0 && instance < this.drawn ? this.order[instance] : undefined;
-  }
-
-  /** A slot's bounding sphere in world space (the batch's geometry, posed and scaled by the slot's matrix). */
-  boundsAt(slot: number, target: THREE.Sphere): THREE.Sphere {
-    if (!this.geometry.boundingSphere) this.geometry.computeBoundingSphere();
-    return target.copy(this.geometry.boundingSphere!).applyMatrix4(this.matrixAt(slot, tmpMatrix));
   }
 
   /**

@@ -2,6 +2,7 @@ import * as THREE from 'three';
 import { normaliseAssetPath, type Entity, type HeightfieldData, type World, type WorldEvent } from '../../core/index.js';
 import { applyEnvironment, type EnvironmentSettings } from './environment.js';
 import { GeometryCache, standardMaterial, terrainGeometry } from './geometry.js';
+import { CameraStamp } from './camera-stamp.js';
 import { ACTIVE_LAYER } from './layered-draw.js';
 import { buildLight } from './lights.js';
 import { MeshBatch, type InstanceVisibility } from './mesh-batch.js';
@@ -84,6 +85,9 @@ export class WorldView {
   private readonly shadowLights = new Set<THREE.Light>();
   private staticRev = 0;
   private rev = 0;
+  /** The revision and the camera of the last sync (see `sync`). */
+  private syncedRevision = -1;
+  private readonly syncedCamera = new CameraStamp();
   private readonly cache = new GeometryCache();
   private readonly models = new Map<string, Promise<ModelPart[]>>();
   private readonly ownedResources: { dispose(): void }[] = [];
@@ -225,8 +229,14 @@ export class WorldView {
     for (const v of this.visuals.values()) {
       if (v.entity.version !== v.version) this.place(v);
     }
+    // Nothing changed since the last sync with this camera where it stands: the batches hold
+    // what they should (an idle editor syncs every animation frame).
+    if (camera && this.syncedRevision === this.revision && this.syncedCamera.matches(camera)) return;
     const visible = camera ? this.visibility(camera) : undefined;
     for (const b of this.batches.values()) if (b.flush(visible)) this.rev++;
+    if (camera) this.syncedCamera.record(camera);
+    else this.syncedCamera.clear();
+    this.syncedRevision = this.revision;
   }
 
   /**
@@ -302,8 +312,7 @@ export class WorldView {
     const v: Visual = { entity: e, anchor, parts: new Map(), scale: new THREE.Vector3(s[0], s[1], s[2]), version: -1, generation: 0, anchorStale: true };
     const hidden = this.opts.hidden?.(e) ?? false;
     const active = this.active.has(e.id);
-    this.rev++;
-    if (!active) this.staticRev++;
+    this.changed(e.id);
     if (c.mesh && !hidden) {
       const key = GeometryCache.meshKey(c.mesh);
       const material = c.material ?? { color: '#cccccc', roughness: 0.8, metalness: 0, opacity: 1 };
@@ -353,8 +362,7 @@ export class WorldView {
     if (!v) return;
     this.visuals.delete(id);
     v.generation++;
-    this.rev++;
-    if (!this.active.has(id)) this.staticRev++;
+    this.changed(id);
     for (const [batch, part] of v.parts) {
       const moved = batch.remove(part.slot);
       if (moved !== null) this.visuals.get(moved)!.parts.get(batch)!.slot = part.slot;
@@ -408,9 +416,13 @@ export class WorldView {
       const m = composeMatrix(e, v.scale);
       for (const [batch, part] of v.parts) moved = batch.setMatrix(part.slot, part.local ? tmpPart.multiplyMatrices(m, part.local).elements : m.elements) || moved;
     }
-    if (!moved) return;
-    this.rev++;
-    if (!this.active.has(e.id)) this.staticRev++;
+    if (moved) this.changed(e.id);
+  }
+
+  /** Counts a change to what an entity looks like: in `staticRevision` unless it is active, in `revision` either way. */
+  private changed(id: string): void {
+    if (this.active.has(id)) this.rev++;
+    else this.staticRev++;
   }
 
   private batch(shared: string, active: boolean, geometry: () => THREE.BufferGeometry, material: () => THREE.Material, coarse?: () => THREE.BufferGeometry): MeshBatch {
@@ -448,7 +460,7 @@ export class WorldView {
         if (this.visuals.get(v.entity.id) !== v || v.generation !== generation) return;
         const m = composeMatrix(v.entity, v.scale);
         const active = this.active.has(v.entity.id);
-        if (!active) this.staticRev++;
+        this.changed(v.entity.id);
         parts.forEach((part, i) => {
           const batch = this.batch(`model:${asset}#${i}`, active, () => part.geometry, () => part.material);
           v.parts.set(batch, { slot: batch.add(v.entity.id, tmpPart.multiplyMatrices(m, part.local), WHITE), local: part.local });
