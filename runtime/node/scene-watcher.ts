@@ -20,13 +20,27 @@ export const RELOAD_MAX_WAIT_MS = 150;
  */
 export const RECHECK_AFTER_MS = 60;
 
-export interface SceneWatcherOptions {
+export interface SceneWatcherOptions<T = unknown> {
   log: PinoLogger;
   /**
-   * A burst of changes to the watched files ended: reload. `since` is when its first event
-   * arrived (performance.now). Calls never overlap: the next waits for this one's promise.
+   * Reads and checks the watched files as they are now, with no effect on anything running.
+   * When given, the first event of a burst starts it at once, so the read overlaps the quiet
+   * time; the reload takes its result when no other event came meanwhile.
    */
-  reload(since: number): Promise<unknown>;
+  load?(): Promise<T>;
+  /**
+   * A burst of changes to the watched files ended: reload. `since` is when its first event
+   * arrived (performance.now). `early` is the `load` that event started, when nothing was
+   * written after it began (it may still reject: a file read while being written). Calls never
+   * overlap: the next waits for this one's promise.
+   */
+  reload(since: number, early?: Promise<T>): Promise<unknown>;
+}
+
+/** A `load` started at the first event of a burst, and the files' stamps taken before it read them. */
+interface EarlyLoad<T> {
+  before: Promise<Map<string, string>>;
+  result: Promise<T>;
 }
 
 /**
@@ -34,7 +48,7 @@ export interface SceneWatcherOptions {
  * files themselves: a file that is deleted and comes back (a `git checkout`, an editor's
  * non-atomic save) is seen again, where a watch on the file would end with it.
  */
-export class SceneWatcher {
+export class SceneWatcher<T = unknown> {
   private watcher: FSWatcher | null = null;
   /** Absolute paths of the files whose changes reload the scene. */
   private readonly watched = new Set<string>();
@@ -42,12 +56,16 @@ export class SceneWatcher {
   /** When the current burst of events began, or null between bursts. */
   private burstStart: number | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Reloads queued or running. */
+  private reloading = 0;
+  /** The current burst's early load, while it still reads the newest version. */
+  private early: EarlyLoad<T> | null = null;
   /** performance.now() of the last add/change event of a watched file. */
   private lastEventAt = 0;
   private recheckTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly opts: SceneWatcherOptions) {}
+  constructor(private readonly opts: SceneWatcherOptions<T>) {}
 
   /** Starts watching `files`; resolves after the watcher's first scan (bounded), so no later edit is missed. */
   async start(files: readonly string[]): Promise<void> {
@@ -94,12 +112,16 @@ export class SceneWatcher {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.burstStart = null;
+      this.early = null;
       log.warn({ file: path }, `${path} was deleted; keeping the running scene and reloading when it comes back`);
       return;
     }
     if (event !== 'add' && event !== 'change') return;
     const now = performance.now();
     this.lastEventAt = now;
+    // A burst's first event, with nothing reloading: start reading now rather than after the quiet time.
+    if (this.opts.load && this.timer === null && this.reloading === 0) this.early = this.startEarly();
+    else this.early = null; // the newest version came after it began: read again at the end
     this.schedule(now, path, event === 'add' ? `${path} is back; reloading` : `Change detected in ${path}; reloading`);
   }
 
@@ -111,15 +133,28 @@ export class SceneWatcher {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.burstStart = null;
+      const early = this.early;
+      this.early = null;
       this.opts.log.info({ file: path }, message);
-      this.queue = this.queue.then(() => this.reloadAndRecheck(since));
+      this.reloading++;
+      this.queue = this.queue.then(() => this.reloadAndRecheck(since, early)).finally(() => this.reloading--);
     }, Math.max(0, Math.min(RELOAD_QUIET_MS, since + RELOAD_MAX_WAIT_MS - now)));
   }
 
-  private async reloadAndRecheck(since: number): Promise<void> {
+  private startEarly(): EarlyLoad<T> {
+    const before = this.fingerprints();
+    const result = before.then(() => this.opts.load!());
+    result.catch(() => {}); // the reload reads again when it failed; nobody else waits on it
+    return { before, result };
+  }
+
+  private async reloadAndRecheck(since: number, early: EarlyLoad<T> | null): Promise<void> {
     const before = await this.fingerprints();
+    // chokidar may have swallowed the burst's later events: the early read is the reload's only
+    // while every file is as it was when that read began.
+    if (early && !sameStamps(await early.before, before)) early = null;
     try {
-      await this.opts.reload(since);
+      await this.opts.reload(since, early?.result);
     } catch (err) {
       this.opts.log.error({ err }, `Scene reload failed: ${(err as Error).message}`);
     }
@@ -165,4 +200,10 @@ export class SceneWatcher {
     }
     return [...dirs];
   }
+}
+
+function sameStamps(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [file, stamp] of a) if (b.get(file) !== stamp) return false;
+  return true;
 }

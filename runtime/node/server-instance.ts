@@ -38,8 +38,8 @@ export type InstanceState = 'starting' | 'running' | 'stopping' | 'stopped';
 
 export { RELOAD_MAX_WAIT_MS, RELOAD_QUIET_MS } from './scene-watcher.js';
 
-/** A reloaded scene waiting for the next tick: applied to the running world, or swapped in whole. */
-type PendingReload =
+/** A reloaded scene to apply between two ticks: to the running world, or swapped in whole. */
+type Reloaded =
   | { kind: 'delta'; scene: LoadedScene; since: number }
   | { kind: 'full'; scene: LoadedScene; app: App; since: number; why: string };
 
@@ -101,7 +101,6 @@ export class ServerInstance {
   private sim: Simulation | null = null;
   /** The config's physics engine, ready (Rapier's WASM initialised) before the first simulation is built. */
   private physics: PhysicsFactory | null = null;
-  private pending: PendingReload | null = null;
   /** The problems of the last rejected version, so an unchanged bad file is not logged again. */
   private lastRejection = '';
   /** The admin channel, when config.adminPort is set. */
@@ -109,7 +108,7 @@ export class ServerInstance {
   private adminPort = 0;
   /** While the loop is paused from the admin channel, this keeps the heartbeat alive (no watchdog exit). */
   private pausedBeat: NodeJS.Timeout | null = null;
-  private watcher: SceneWatcher | null = null;
+  private watcher: SceneWatcher<LoadedScene> | null = null;
   /** Reloads of a scene too large to load between two ticks read and validate it on a worker thread. */
   private readonly parser = new SceneParser();
   /** How long the last scene load took, ms (an estimate of the next one's; see `reload`). */
@@ -257,7 +256,7 @@ export class ServerInstance {
       this.agones.ready();
     }
     if (this.config.watch) {
-      this.watcher = new SceneWatcher({ log: this.log, reload: (since) => this.reload(since) });
+      this.watcher = new SceneWatcher({ log: this.log, load: () => this.loadNext(), reload: (since, early) => this.reload(since, early) });
       await this.watcher.start(this.watchedFiles(scene));
     }
     this.log.info(
@@ -373,7 +372,6 @@ export class ServerInstance {
     await this.loopDone;
     await this.transport.close(1001, 'server shutting down');
     this.app?.dispose();
-    if (this.pending?.kind === 'full') this.pending.app.dispose();
     await this.health?.stop();
     await agonesShutdown;
     this.agones?.close();
@@ -401,24 +399,34 @@ export class ServerInstance {
   }
 
   /**
-   * Reloads the scene from disk. A scene that fails to load leaves the running one untouched;
-   * a good one is applied between two ticks: as a delta to the running world when it can be (see
-   * {@link fullReloadReason}), else by building a new world. `since` is when the file event that
-   * asked for it arrived (performance.now), for the latency figures. Resolves true when the new
-   * version is queued for the next tick.
+   * Reads, parses and validates the scene file as it is now, without touching the running world.
+   * This holds the thread it runs on. Work that fits between two ticks runs here (it is quickest),
+   * right after a tick when the next one is due sooner than the work took last time, with a
+   * margin. Work too long to fit even right after a tick (a large scene) would make a tick late
+   * wherever it started: it runs on the parser's worker thread, and the loop only takes the
+   * finished document in.
    */
-  async reload(since = performance.now()): Promise<boolean> {
-    let scene: LoadedScene;
-    // Reading, parsing and validating hold the thread they run on. Work that fits between two
-    // ticks runs here (it is quickest), right after a tick when the next one is due sooner than
-    // the work took last time, with a margin. Work too long to fit even right after a tick (a
-    // large scene) would make a tick late wherever it started: it runs on the parser's worker
-    // thread, and the loop only takes the finished document in.
+  private async loadNext(): Promise<LoadedScene> {
     const offThread = this.reloadWorkMs + 2 >= this.loop.stepMs;
     if (!offThread && this.loop.msToNextTick < this.reloadWorkMs * 1.5 + 2) await this.loop.afterNextTick();
+    const scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server, process.cwd(), offThread ? this.parser : undefined);
+    this.reloadWorkMs = scene.workMs;
+    return scene;
+  }
+
+  /**
+   * Reloads the scene from disk. A scene that fails to load leaves the running one untouched; a
+   * good one is applied at once, between two ticks: as a delta to the running world when it can
+   * be (see {@link fullReloadReason}), else by building a new world. `since` is when the file
+   * event that asked for it arrived (performance.now), for the latency figures. `early` is a load
+   * the watcher started at that event, while it waited for the burst to end; one that failed
+   * (it may have read a file still being written) is read again. Resolves true when the new
+   * version was applied.
+   */
+  async reload(since = performance.now(), early?: Promise<LoadedScene>): Promise<boolean> {
+    let scene: LoadedScene;
     try {
-      scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server, process.cwd(), offThread ? this.parser : undefined);
-      this.reloadWorkMs = scene.workMs;
+      scene = await (early ? early.catch(() => this.loadNext()) : this.loadNext());
     } catch (err) {
       const problems = err instanceof SceneError ? err.message.split('\n') : [(err as Error).message];
       this.metrics.reloads.inc({ result: 'rejected' });
@@ -433,10 +441,9 @@ export class ServerInstance {
     }
     this.lastRejection = '';
     if (this.lifecycle !== 'running' || !this.scene) return false;
-    // A full swap still waiting keeps the world's settings apart from the file's: stay on that path.
-    const why = this.fullReloadReason(this.scene, scene) ?? (this.pending?.kind === 'full' ? this.pending.why : null);
-    if (this.pending?.kind === 'full') this.pending.app.dispose();
-    this.pending = why ? { kind: 'full', scene, app: this.buildApp(scene), since, why } : { kind: 'delta', scene, since };
+    // No tick runs while this does: the next one starts from the new version, and replicates it.
+    const why = this.fullReloadReason(this.scene, scene);
+    this.applyReload(why ? { kind: 'full', scene, app: this.buildApp(scene), since, why } : { kind: 'delta', scene, since }, this.loop.nextTick);
     return true;
   }
 
@@ -487,9 +494,8 @@ export class ServerInstance {
     app.start();
   }
 
-  /** One tick: swap in a reloaded scene if one is waiting, then network in, physics, scripts, replication out. */
+  /** One tick: network in, physics, scripts, replication out. */
   private tick(dt: number, n: number): void {
-    if (this.pending) this.applyReload(n);
     const sim = this.sim!;
     const t0 = performance.now();
     try {
@@ -509,10 +515,8 @@ export class ServerInstance {
     this.agones?.tick();
   }
 
-  /** Applies the reload waiting for this tick: a delta to the running world, or a new world. */
-  private applyReload(n: number): void {
-    let p = this.pending!;
-    this.pending = null;
+  /** Applies a reloaded scene before tick `n`: a delta to the running world, or a new world. */
+  private applyReload(p: Reloaded, n: number): void {
     const name = p.scene.doc.name;
     if (p.kind === 'delta') {
       const sim = this.sim!;
@@ -539,7 +543,7 @@ export class ServerInstance {
   }
 
   /** Counts, measures and logs an applied reload. */
-  private reloaded(p: PendingReload, n: number, detail: Record<string, unknown>): void {
+  private reloaded(p: Reloaded, n: number, detail: Record<string, unknown>): void {
     const sim = this.sim!;
     const ms = performance.now() - p.since;
     this.reloads++;
