@@ -113,6 +113,10 @@ export class ServerInstance {
   private readonly parser = new SceneParser();
   /** How long the last scene load took, ms (an estimate of the next one's; see `reload`). */
   private reloadWorkMs = 5;
+  /** How long applying the last reload took, ms (an estimate of the next one's; see `reload`). */
+  private applyMs = 1;
+  /** A reload too long to apply before the next tick was due: applied at that tick's start. */
+  private pending: Reloaded | null = null;
   private startedAt = 0;
   private boundPort = 0;
   private readonly tickErrors: TickFailures;
@@ -321,6 +325,8 @@ export class ServerInstance {
 
   private resumeLoop(): void {
     if (this.pausedBeat) clearInterval(this.pausedBeat);
+    if (this.pending?.kind === 'full') this.pending.app.dispose();
+    this.pending = null;
     this.pausedBeat = null;
     this.loop.resume();
   }
@@ -365,6 +371,8 @@ export class ServerInstance {
     // at its end, within half the shutdown grace (5 s at most) so it never costs the exit code.
     const agonesShutdown = this.agones?.shutdown(Math.min(5000, this.config.shutdownGraceMs / 2));
     if (this.pausedBeat) clearInterval(this.pausedBeat);
+    if (this.pending?.kind === 'full') this.pending.app.dispose();
+    this.pending = null;
     await this.watcher?.close();
     await this.parser.close();
     await this.admin?.close();
@@ -441,9 +449,16 @@ export class ServerInstance {
     }
     this.lastRejection = '';
     if (this.lifecycle !== 'running' || !this.scene) return false;
-    // No tick runs while this does: the next one starts from the new version, and replicates it.
-    const why = this.fullReloadReason(this.scene, scene);
-    this.applyReload(why ? { kind: 'full', scene, app: this.buildApp(scene), since, why } : { kind: 'delta', scene, since }, this.loop.nextTick);
+    // A full swap still waiting keeps the world's settings apart from the file's: stay on that path.
+    const why = this.fullReloadReason(this.scene, scene) ?? (this.pending?.kind === 'full' ? this.pending.why : null);
+    if (this.pending?.kind === 'full') this.pending.app.dispose();
+    this.pending = null;
+    const next: Reloaded = why ? { kind: 'full', scene, app: this.buildApp(scene), since, why } : { kind: 'delta', scene, since };
+    // No tick runs while this does: applied now, the next tick starts from the new version and
+    // replicates it. When the next tick is due sooner than the last apply took (with a margin),
+    // it would start late: the tick applies it at its start instead, as part of its work.
+    if (this.loop.msToNextTick >= this.applyMs * 1.5 + 1) this.applyReload(next, this.loop.nextTick);
+    else this.pending = next;
     return true;
   }
 
@@ -494,8 +509,13 @@ export class ServerInstance {
     app.start();
   }
 
-  /** One tick: network in, physics, scripts, replication out. */
+  /** One tick: apply a reload if one is waiting, then network in, physics, scripts, replication out. */
   private tick(dt: number, n: number): void {
+    if (this.pending) {
+      const p = this.pending;
+      this.pending = null;
+      this.applyReload(p, n);
+    }
     const sim = this.sim!;
     const t0 = performance.now();
     try {
@@ -515,8 +535,15 @@ export class ServerInstance {
     this.agones?.tick();
   }
 
-  /** Applies a reloaded scene before tick `n`: a delta to the running world, or a new world. */
+  /** Applies a reloaded scene before tick `n`, and notes how long that took. */
   private applyReload(p: Reloaded, n: number): void {
+    const t0 = performance.now();
+    this.applyNow(p, n);
+    this.applyMs = performance.now() - t0;
+  }
+
+  /** Applies a reloaded scene: a delta to the running world, or a new world. */
+  private applyNow(p: Reloaded, n: number): void {
     const name = p.scene.doc.name;
     if (p.kind === 'delta') {
       const sim = this.sim!;

@@ -153,8 +153,8 @@ export class GameSession {
    */
   sceneChanged(scene: { name: string; hash: string }): void {
     this.scene = scene;
-    // The edit goes out with this tick's replication rather than at the next send tick (up to a
-    // send interval later): an edit reaches clients as soon as the server has applied it.
+    // The edit goes out with the next tick's replication rather than at the next send tick (up to
+    // a send interval later): an edit reaches clients as soon as the server has applied it.
     this.sendCredit = Math.max(this.sendCredit, 1 - this.opts.sendRate / this.opts.tickRate);
     // Players stay in place unless the spawn point they spawned at is gone.
     for (const r of this.players?.respawnOrphans() ?? []) {
