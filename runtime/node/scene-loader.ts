@@ -14,7 +14,7 @@ import {
   type ScriptDefinition,
 } from '../core/index.js';
 import type { AssetRoot } from './assets.js';
-import type { SceneParser } from './scene-parser.js';
+import type { ParseBase, SceneParser } from './scene-parser.js';
 
 /** A validated scene with everything it references loaded: ready to build a Simulation. */
 export interface LoadedScene {
@@ -109,9 +109,9 @@ export async function checkSceneFile(file: string, assets: AssetRoot, mode: RunM
  * in the JSON or in a referenced file, throws a SceneError listing all of them; nothing is
  * half-loaded, so a bad edit never replaces a running scene.
  */
-export async function loadSceneFile(file: string, assets: AssetRoot, mode: RunMode, cwd = process.cwd(), parser?: SceneParser): Promise<LoadedScene> {
+export async function loadSceneFile(file: string, assets: AssetRoot, mode: RunMode, cwd = process.cwd(), parser?: SceneParser, base?: ParseBase): Promise<LoadedScene> {
   const t0 = performance.now();
-  const { shown, doc, hash } = parser ? await parser.read(file, cwd) : await readScene(file, cwd);
+  const { shown, doc, hash } = parser ? await parser.read(file, cwd, base) : await readScene(file, cwd);
   const readMs = performance.now() - t0;
   const problems: SceneProblem[] = [];
   const scripts = new Map<string, ScriptDefinition>();

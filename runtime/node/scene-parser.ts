@@ -8,10 +8,33 @@ export interface ParseRequest {
   id: number;
   file: string;
   cwd: string;
+  /** The hash of a version the caller holds: the worker may answer with a delta against it. */
+  base?: string;
 }
 
-/** The worker's answer: the scene read (its validated document as JSON text), or why not. */
-export type ParseReply = { id: number; ok: true; shown: string; hash: string; text: string; workMs: number } | { id: number; ok: false; problems: SceneProblem[] | null; message: string };
+/**
+ * A document as a delta against a version the caller holds (`base`, its hash): the new document
+ * is `top` (JSON text, its entities left out) with, for each entity, `order[i] >= 0`: the
+ * caller's entity at that index, unchanged; else entry `-1 - order[i]` of `changed` (JSON text of
+ * an array).
+ */
+export interface ParseDelta {
+  base: string;
+  top: string;
+  order: Int32Array;
+  changed: string;
+}
+
+/** The worker's answer: the scene read (its validated document as JSON text, or a delta), or why not. */
+export type ParseReply =
+  | ({ id: number; ok: true; shown: string; hash: string; workMs: number } & ({ text: string } | { delta: ParseDelta }))
+  | { id: number; ok: false; problems: SceneProblem[] | null; message: string };
+
+/** A version of the scene the caller holds, which the worker may send a delta against. */
+export interface ParseBase {
+  hash: string;
+  doc: SceneDocument;
+}
 
 /** Memory of the parse worker: a scene document and the text it came from, several times over. */
 const PARSE_WORKER_LIMITS = { maxOldGenerationSizeMb: 256 } as const;
@@ -46,7 +69,7 @@ export interface SceneParserOptions {
 export class SceneParser {
   private worker: Worker | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: ReadScene) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: ReadScene) => void; reject: (e: Error) => void; base: ParseBase | undefined }>();
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Parses done on this thread because the worker could not (counted for tests and logs). */
@@ -66,8 +89,12 @@ export class SceneParser {
     return this.worker !== null;
   }
 
-  /** Reads and validates `file`; rejects with a SceneError naming the file and pointers when it is bad. */
-  async read(file: string, cwd: string): Promise<ReadScene> {
+  /**
+   * Reads and validates `file`; rejects with a SceneError naming the file and pointers when it is
+   * bad. With `base` (a version the caller holds, as read from its file), entities equal to
+   * `base`'s come back as those same objects: the caller must not have changed them.
+   */
+  async read(file: string, cwd: string, base?: ParseBase): Promise<ReadScene> {
     this.lastOnWorker = false;
     if (this.closed) return readScene(file, cwd);
     let worker: Worker;
@@ -82,8 +109,8 @@ export class SceneParser {
     const id = this.nextId++;
     try {
       const scene = await new Promise<ReadScene>((resolve, reject) => {
-        this.pending.set(id, { resolve, reject });
-        worker.postMessage({ id, file, cwd } satisfies ParseRequest);
+        this.pending.set(id, { resolve, reject, base });
+        worker.postMessage({ id, file, cwd, ...(base ? { base: base.hash } : {}) } satisfies ParseRequest);
       });
       this.lastOnWorker = true;
       return scene;
@@ -119,7 +146,13 @@ export class SceneParser {
       // The one part of a parse this thread does: taking the validated document in.
       if (m.ok) {
         const t0 = performance.now();
-        const doc = JSON.parse(m.text) as SceneDocument;
+        let doc: SceneDocument;
+        try {
+          doc = 'text' in m ? (JSON.parse(m.text) as SceneDocument) : fromDelta(m.delta, p.base);
+        } catch (err) {
+          p.reject(err as Error); // not a SceneError: read here instead
+          return;
+        }
         this.lastWorkMs = m.workMs + (performance.now() - t0);
         p.resolve({ shown: m.shown, hash: m.hash, doc });
       } else p.reject(m.problems ? new SceneError(m.problems) : new Error(m.message));
@@ -154,3 +187,19 @@ export class SceneParser {
   }
 }
 
+/** The document a delta describes, built over `base`'s entity objects. */
+function fromDelta(d: ParseDelta, base: ParseBase | undefined): SceneDocument {
+  if (!base || base.hash !== d.base) throw new Error(`scene parse worker sent a delta against ${d.base.slice(0, 12)}, which this parse did not ask for`);
+  const top = JSON.parse(d.top) as SceneDocument;
+  const changed = JSON.parse(d.changed) as SceneDocument['entities'];
+  const from = base.doc.entities;
+  const entities = new Array<SceneDocument['entities'][number]>(d.order.length);
+  for (let i = 0; i < d.order.length; i++) {
+    const k = d.order[i]!;
+    const e = k >= 0 ? from[k] : changed[-1 - k];
+    if (!e) throw new Error(`scene parse worker sent a delta naming entity ${k}, which does not exist`);
+    entities[i] = e;
+  }
+  top.entities = entities;
+  return top;
+}

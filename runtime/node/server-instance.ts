@@ -113,8 +113,8 @@ export class ServerInstance {
   private readonly parser = new SceneParser();
   /** How long the last scene load took, ms (an estimate of the next one's; see `reload`). */
   private reloadWorkMs = 5;
-  /** How long applying the last reload took, ms (an estimate of the next one's; see `reload`). */
-  private applyMs = 1;
+  /** How long applying the last few reloads took, ms (what the next one may take; see `reload`). */
+  private readonly applyTimes: number[] = [];
   /** A reload too long to apply before the next tick was due: applied at that tick's start. */
   private pending: Reloaded | null = null;
   private startedAt = 0;
@@ -408,16 +408,18 @@ export class ServerInstance {
 
   /**
    * Reads, parses and validates the scene file as it is now, without touching the running world.
-   * This holds the thread it runs on. Work that fits between two ticks runs here (it is quickest),
-   * right after a tick when the next one is due sooner than the work took last time, with a
-   * margin. Work too long to fit even right after a tick (a large scene) would make a tick late
-   * wherever it started: it runs on the parser's worker thread, and the loop only takes the
-   * finished document in.
+   * This holds the thread it runs on. Small work runs here (it is quickest), right after a tick
+   * when the next one is due sooner than the work took last time, with a margin. Work over a
+   * quarter of a tick period would often wait for a tick to end first, and work longer than a
+   * tick period would make a tick late wherever it started: it runs on the parser's worker
+   * thread, which sends the new version as a delta against the running one, so the loop's
+   * thread takes in only the entities that changed.
    */
   private async loadNext(): Promise<LoadedScene> {
-    const offThread = this.reloadWorkMs + 2 >= this.loop.stepMs;
+    const offThread = this.reloadWorkMs >= this.loop.stepMs / 4;
     if (!offThread && this.loop.msToNextTick < this.reloadWorkMs * 1.5 + 2) await this.loop.afterNextTick();
-    const scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server, process.cwd(), offThread ? this.parser : undefined);
+    const base = this.scene ? { hash: this.scene.hash, doc: this.scene.doc } : undefined;
+    const scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server, process.cwd(), offThread ? this.parser : undefined, base);
     this.reloadWorkMs = scene.workMs;
     return scene;
   }
@@ -455,9 +457,10 @@ export class ServerInstance {
     this.pending = null;
     const next: Reloaded = why ? { kind: 'full', scene, app: this.buildApp(scene), since, why } : { kind: 'delta', scene, since };
     // No tick runs while this does: applied now, the next tick starts from the new version and
-    // replicates it. When the next tick is due sooner than the last apply took (with a margin),
-    // it would start late: the tick applies it at its start instead, as part of its work.
-    if (this.loop.msToNextTick >= this.applyMs * 1.5 + 1) this.applyReload(next, this.loop.nextTick);
+    // replicates it. An apply's time varies several-fold (sends to every client, a log line, GC):
+    // when the next tick is due sooner than twice the longest of the last few, plus 2 ms, it could
+    // start late, so the tick applies it at its start instead, as part of its work.
+    if (this.loop.msToNextTick >= 2 * Math.max(1, ...this.applyTimes) + 2) this.applyReload(next, this.loop.nextTick);
     else this.pending = next;
     return true;
   }
@@ -539,7 +542,8 @@ export class ServerInstance {
   private applyReload(p: Reloaded, n: number): void {
     const t0 = performance.now();
     this.applyNow(p, n);
-    this.applyMs = performance.now() - t0;
+    this.applyTimes.push(performance.now() - t0);
+    if (this.applyTimes.length > 8) this.applyTimes.shift();
   }
 
   /** Applies a reloaded scene: a delta to the running world, or a new world. */

@@ -43,6 +43,45 @@ describe('SceneParser', () => {
     expect(parser.running).toBe(false);
   });
 
+  it('sends a version as a delta against one the caller holds: equal entities are the caller\'s own objects', async () => {
+    const dir = await temps.make();
+    const file = join(dir, 'rows.json');
+    const v1 = scene(300);
+    await writeFile(file, JSON.stringify(v1));
+    const parser = new SceneParser();
+    try {
+      const first = await parser.read(file, dir);
+      const base = { hash: first.hash, doc: first.doc };
+      // One entity moved, one removed, one added, and the settings changed.
+      const v2 = structuredClone(v1) as typeof v1 & { settings?: unknown };
+      v2.entities[7]!.components.transform.position = [70, 1, 0];
+      v2.entities.splice(20, 1);
+      v2.entities.push({ id: 'box-new', components: { transform: { position: [0, 9, 0] }, mesh: { shape: 'box' } } });
+      v2.settings = { tickRate: 30 };
+      await writeFile(file, JSON.stringify(v2));
+      const second = await parser.read(file, dir, base);
+      expect(parser.lastOnWorker).toBe(true);
+      // The same document, path and hash as a read on this thread...
+      expect(second).toEqual(await readScene(file, dir));
+      // ...built over the caller's objects where nothing changed.
+      const d = second.doc.entities;
+      expect(d[0]).toBe(first.doc.entities[0]);
+      expect(d[19]).toBe(first.doc.entities[19]);
+      expect(d[20]).toBe(first.doc.entities[21]);
+      expect(d[7]).not.toBe(first.doc.entities[7]);
+      expect(d[7]!.components.transform!.position).toEqual([70, 1, 0]);
+      expect(d.at(-1)!.id).toBe('box-new');
+      expect(second.doc.settings.tickRate).toBe(30);
+      // A base the worker never read: the whole document comes back, equal all the same.
+      const stranger = { hash: 'f'.repeat(64), doc: first.doc };
+      const third = await parser.read(file, dir, stranger);
+      expect(third).toEqual(second);
+      expect(third.doc.entities[0]).not.toBe(first.doc.entities[0]);
+    } finally {
+      await parser.close();
+    }
+  });
+
   it('rejects a bad scene with its problems, file and pointer, as this thread would', async () => {
     const dir = await temps.make();
     const file = join(dir, 'bad.json');
