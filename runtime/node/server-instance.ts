@@ -111,7 +111,7 @@ export class ServerInstance {
   private watcher: SceneWatcher<LoadedScene> | null = null;
   /** Reloads of a scene too large to load between two ticks read and validate it on a worker thread. */
   private readonly parser = new SceneParser();
-  /** How long the last scene load took, ms (an estimate of the next one's; see `reload`). */
+  /** How long the last scene load took, ms (an estimate of the next one's; see `loadNext`). */
   private reloadWorkMs = 5;
   /** How long applying the last few reloads took, ms (what the next one may take; see `reload`). */
   private readonly applyTimes: number[] = [];
@@ -224,6 +224,8 @@ export class ServerInstance {
     try {
       const t1 = performance.now();
       scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
+      // The first reload's estimate (see loadNext): a cold start's load, an overestimate if anything.
+      this.reloadWorkMs = scene.workMs;
       if (this.config.physics === 'rapier') disableWasmTierUp();
       this.physics = await loadPhysics(this.config.physics);
       this.use(scene, this.buildApp(scene));
