@@ -98,7 +98,11 @@ async function startServer(repo, file, extraEnv = {}) {
   await waitForPort(port, { timeoutMs: 30_000 });
   const end = performance.now() + 20_000;
   while (!records(proc.output()).some((r) => String(r.msg).startsWith('Listening on'))) {
-    if (performance.now() > end) throw new Error(`no Listening line from keel serve:\n${proc.output().slice(-2000)}`);
+    if (performance.now() > end) {
+      const state = await Promise.race([proc.exited.then((x) => `exited: ${JSON.stringify(x)}`), sleep(10).then(() => 'still running')]);
+      await proc.stop(2000);
+      throw new Error(`no Listening line from keel serve on :${port} in 20 s (${state}); its output:\n${proc.output().slice(-2000)}`);
+    }
     await sleep(20);
   }
   return { proc, port, health };
