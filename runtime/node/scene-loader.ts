@@ -28,7 +28,10 @@ export interface LoadedScene {
   loadMs: number;
   /** Whether the file was read and validated on a SceneParser's worker thread. */
   parsedOnWorker: boolean;
-  /** What the load would have taken all on this thread, ms (`loadMs` when it did). */
+  /**
+   * The part of the load that holds the thread it runs on (parsing, validating and hashing the
+   * file), ms, as it would have taken on this thread: what decides where the next reload runs.
+   */
   workMs: number;
 }
 
@@ -41,6 +44,8 @@ export interface CheckedScene {
   shown: string;
   doc: SceneDocument;
   bytes: Buffer;
+  /** How long parsing and validating held the thread, ms. */
+  parseMs: number;
 }
 
 export async function readAndValidate(file: string, cwd: string): Promise<CheckedScene> {
@@ -51,9 +56,10 @@ export async function readAndValidate(file: string, cwd: string): Promise<Checke
   } catch (err) {
     throw new SceneError([{ file: shown, pointer: '', rule: 'read', message: `cannot read: ${(err as Error).message}` }]);
   }
+  const t0 = performance.now();
   const checked = parseSceneText(bytes.toString('utf8'), shown);
   if (!checked.ok) throw new SceneError(checked.problems);
-  return { file, shown, doc: checked.scene, bytes };
+  return { file, shown, doc: checked.scene, bytes, parseMs: performance.now() - t0 };
 }
 
 /** A scene file read and validated, as a parse worker can send it: the document and the file's hash. */
@@ -63,12 +69,16 @@ export interface ReadScene {
   doc: SceneDocument;
   /** sha256 of the file's bytes. */
   hash: string;
+  /** How long parsing, validating and hashing held the thread, ms (reading the file not counted: it waits, it does not hold). */
+  parseMs: number;
 }
 
 /** Reads and validates a scene file and hashes its bytes (on this thread; see SceneParser for another). */
 export async function readScene(file: string, cwd: string): Promise<ReadScene> {
   const c = await readAndValidate(file, cwd);
-  return { shown: c.shown, doc: c.doc, hash: createHash('sha256').update(c.bytes).digest('hex') };
+  const t0 = performance.now();
+  const hash = createHash('sha256').update(c.bytes).digest('hex');
+  return { shown: c.shown, doc: c.doc, hash, parseMs: c.parseMs + (performance.now() - t0) };
 }
 
 /** Each file the scene needs in `mode`, with the pointer that names it. */
@@ -111,8 +121,7 @@ export async function checkSceneFile(file: string, assets: AssetRoot, mode: RunM
  */
 export async function loadSceneFile(file: string, assets: AssetRoot, mode: RunMode, cwd = process.cwd(), parser?: SceneParser, base?: ParseBase): Promise<LoadedScene> {
   const t0 = performance.now();
-  const { shown, doc, hash } = parser ? await parser.read(file, cwd, base) : await readScene(file, cwd);
-  const readMs = performance.now() - t0;
+  const { shown, doc, hash, parseMs } = parser ? await parser.read(file, cwd, base) : await readScene(file, cwd);
   const problems: SceneProblem[] = [];
   const scripts = new Map<string, ScriptDefinition>();
   const heightfields = new Map<string, HeightfieldData>();
@@ -139,7 +148,7 @@ export async function loadSceneFile(file: string, assets: AssetRoot, mode: RunMo
     heightfields,
     loadMs: performance.now() - t0,
     parsedOnWorker: parser?.lastOnWorker ?? false,
-    workMs: performance.now() - t0 - (parser?.lastOnWorker ? readMs - parser.lastWorkMs : 0),
+    workMs: parser?.lastOnWorker ? parser.lastWorkMs : parseMs,
   };
 }
 

@@ -10,7 +10,6 @@
  * A one-entity edit of a 2000-entity scene then costs the caller a small parse instead of a whole
  * one.
  */
-import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { SceneError, sameJson, type SceneDocument } from '../core/index.js';
 import { readScene } from './scene-loader.js';
@@ -24,7 +23,6 @@ if (!port) throw new Error('scene-parse-worker.js runs on a worker thread (Scene
 const kept = new Map<string, SceneDocument>();
 
 port.on('message', (m: ParseRequest) => {
-  const t0 = performance.now();
   readScene(m.file, m.cwd).then(
     (r) => {
       const base = m.base === undefined ? undefined : kept.get(m.base);
@@ -33,12 +31,12 @@ port.on('message', (m: ParseRequest) => {
       if (kept.size > KEEP) kept.delete(kept.keys().next().value!);
       const head = { id: m.id, ok: true as const, shown: r.shown, hash: r.hash };
       if (!base) {
-        port.postMessage({ ...head, text: JSON.stringify(r.doc), workMs: performance.now() - t0 } satisfies ParseReply);
+        port.postMessage({ ...head, text: JSON.stringify(r.doc), workMs: r.parseMs } satisfies ParseReply);
         return;
       }
       const { order, changed } = entityDelta(base, r.doc);
       port.postMessage(
-        { ...head, delta: { base: m.base!, top: JSON.stringify({ ...r.doc, entities: [] }), order, changed: JSON.stringify(changed) }, workMs: performance.now() - t0 } satisfies ParseReply,
+        { ...head, delta: { base: m.base!, top: JSON.stringify({ ...r.doc, entities: [] }), order, changed: JSON.stringify(changed) }, workMs: r.parseMs } satisfies ParseReply,
         [order.buffer as ArrayBuffer],
       );
     },

@@ -77,8 +77,8 @@ export class SceneParser {
   /** Whether the last parse that succeeded ran on the worker. */
   lastOnWorker = false;
   /**
-   * What the last parse on the worker would have taken on this thread, ms: the worker's read,
-   * parse and validation, and the take-in here (the worker's round trip not counted).
+   * What the last parse on the worker would have held this thread for, ms: the worker's parse,
+   * validation and hash, and the take-in here (reading the file and the round trip not counted).
    */
   lastWorkMs = 0;
 
@@ -153,8 +153,9 @@ export class SceneParser {
           p.reject(err as Error); // not a SceneError: read here instead
           return;
         }
-        this.lastWorkMs = m.workMs + (performance.now() - t0);
-        p.resolve({ shown: m.shown, hash: m.hash, doc });
+        const takeInMs = performance.now() - t0;
+        this.lastWorkMs = m.workMs + takeInMs;
+        p.resolve({ shown: m.shown, hash: m.hash, doc, parseMs: takeInMs });
       } else p.reject(m.problems ? new SceneError(m.problems) : new Error(m.message));
     });
     const gone = (err: Error) => {
