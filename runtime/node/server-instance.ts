@@ -410,16 +410,16 @@ export class ServerInstance {
 
   /**
    * Reads, parses and validates the scene file as it is now, without touching the running world.
-   * This holds the thread it runs on. Small work runs here (it is quickest), right after a tick
-   * when the next one is due sooner than the work took last time, with a margin. Work over a
-   * quarter of a tick period would often wait for a tick to end first, and work longer than a
-   * tick period would make a tick late wherever it started: it runs on the parser's worker
-   * thread, which sends the new version as a delta against the running one, so the loop's
-   * thread takes in only the entities that changed.
+   * This holds the thread it runs on. Small work runs here (it is quickest), right after a tick,
+   * when the most time is left before the next one: the time a load holds its thread varies
+   * several-fold from one to the next on a busy machine, and a lone save's load has the quiet
+   * time to finish in anyway. Work over a quarter of a tick period runs on the parser's worker
+   * thread, which sends the new version as a delta against the running one, so the loop's thread
+   * takes in only the entities that changed.
    */
   private async loadNext(): Promise<LoadedScene> {
     const offThread = this.reloadWorkMs >= this.loop.stepMs / 4;
-    if (!offThread && this.loop.msToNextTick < this.reloadWorkMs * 1.5 + 2) await this.loop.afterNextTick();
+    if (!offThread) await this.loop.afterNextTick();
     const base = this.scene ? { hash: this.scene.hash, doc: this.scene.doc } : undefined;
     const scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server, process.cwd(), offThread ? this.parser : undefined, base);
     this.reloadWorkMs = scene.workMs;
