@@ -4,6 +4,7 @@ import {
   FixedStepLoop,
   loadPhysics,
   normaliseAssetPath,
+  RollingStats,
   RunMode,
   SCENE_INFO,
   SceneError,
@@ -111,10 +112,14 @@ export class ServerInstance {
   private watcher: SceneWatcher<LoadedScene> | null = null;
   /** Reloads of a scene too large to load between two ticks read and validate it on a worker thread. */
   private readonly parser = new SceneParser();
-  /** How long the last scene load took, ms (an estimate of the next one's; see `loadNext`). */
-  private reloadWorkMs = 5;
+  /**
+   * How long the last few scene loads held their thread, ms: their median estimates the next
+   * one's (see `loadNext`), so that one load slowed by a busy machine does not send the next to
+   * the worker.
+   */
+  private readonly workTimes = new RollingStats(5);
   /** How long applying the last few reloads took, ms (what the next one may take; see `reload`). */
-  private readonly applyTimes: number[] = [];
+  private readonly applyTimes = new RollingStats(8);
   /** A reload too long to apply before the next tick was due: applied at that tick's start. */
   private pending: Reloaded | null = null;
   private startedAt = 0;
@@ -225,7 +230,7 @@ export class ServerInstance {
       const t1 = performance.now();
       scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
       // The first reload's estimate (see loadNext): a cold start's load, an overestimate if anything.
-      this.reloadWorkMs = scene.workMs;
+      this.workTimes.push(scene.workMs);
       if (this.config.physics === 'rapier') disableWasmTierUp();
       this.physics = await loadPhysics(this.config.physics);
       this.use(scene, this.buildApp(scene));
@@ -418,11 +423,11 @@ export class ServerInstance {
    * takes in only the entities that changed.
    */
   private async loadNext(): Promise<LoadedScene> {
-    const offThread = this.reloadWorkMs >= this.loop.stepMs / 4;
+    const offThread = this.workTimes.percentile(50) >= this.loop.stepMs / 4;
     if (!offThread) await this.loop.afterNextTick();
     const base = this.scene ? { hash: this.scene.hash, doc: this.scene.doc } : undefined;
     const scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server, process.cwd(), offThread ? this.parser : undefined, base);
-    this.reloadWorkMs = scene.workMs;
+    this.workTimes.push(scene.workMs);
     return scene;
   }
 
@@ -462,7 +467,7 @@ export class ServerInstance {
     // replicates it. An apply's time varies several-fold (sends to every client, a log line, GC):
     // when the next tick is due sooner than twice the longest of the last few, plus 2 ms, it could
     // start late, so the tick applies it at its start instead, as part of its work.
-    if (this.loop.msToNextTick >= 2 * Math.max(1, ...this.applyTimes) + 2) this.applyReload(next, this.loop.nextTick);
+    if (this.loop.msToNextTick >= 2 * Math.max(1, this.applyTimes.percentile(100)) + 2) this.applyReload(next, this.loop.nextTick);
     else this.pending = next;
     return true;
   }
@@ -545,7 +550,6 @@ export class ServerInstance {
     const t0 = performance.now();
     this.applyNow(p, n);
     this.applyTimes.push(performance.now() - t0);
-    if (this.applyTimes.length > 8) this.applyTimes.shift();
   }
 
   /** Applies a reloaded scene: a delta to the running world, or a new world. */
@@ -609,3 +613,4 @@ export class ServerInstance {
     return [...files];
   }
 }
+
