@@ -433,12 +433,12 @@ export class ServerInstance {
 
   /**
    * Reloads the scene from disk. A scene that fails to load leaves the running one untouched; a
-   * good one is applied at once, between two ticks: as a delta to the running world when it can
-   * be (see {@link fullReloadReason}), else by building a new world. `since` is when the file
-   * event that asked for it arrived (performance.now), for the latency figures. `early` is a load
-   * the watcher started at that event, while it waited for the burst to end; one that failed
-   * (it may have read a file still being written) is read again. Resolves true when the new
-   * version was applied.
+   * good one is applied between two ticks, at once or at the next tick's start (see below): as a
+   * delta to the running world when it can be (see {@link fullReloadReason}), else by building a
+   * new world. `since` is when the file event that asked for it arrived (performance.now), for
+   * the latency figures. `early` is a load the watcher started at that event, while it waited for
+   * the burst to end; one that failed (it may have read a file still being written) is read
+   * again. Resolves true when the new version was applied, or waits for the next tick's start.
    */
   async reload(since = performance.now(), early?: Promise<LoadedScene>): Promise<boolean> {
     let scene: LoadedScene;
