@@ -110,7 +110,7 @@ export class ServerInstance {
   /** While the loop is paused from the admin channel, this keeps the heartbeat alive (no watchdog exit). */
   private pausedBeat: NodeJS.Timeout | null = null;
   private watcher: SceneWatcher<LoadedScene> | null = null;
-  /** Reloads of a scene too large to load between two ticks read and validate it on a worker thread. */
+  /** Reloads whose load holds a thread for a quarter of a tick or more read the scene on this parser's worker thread (see `loadNext`). */
   private readonly parser = new SceneParser();
   /**
    * How long the last few scene loads held their thread, ms: their median estimates the next
@@ -332,8 +332,6 @@ export class ServerInstance {
 
   private resumeLoop(): void {
     if (this.pausedBeat) clearInterval(this.pausedBeat);
-    if (this.pending?.kind === 'full') this.pending.app.dispose();
-    this.pending = null;
     this.pausedBeat = null;
     this.loop.resume();
   }
@@ -378,8 +376,6 @@ export class ServerInstance {
     // at its end, within half the shutdown grace (5 s at most) so it never costs the exit code.
     const agonesShutdown = this.agones?.shutdown(Math.min(5000, this.config.shutdownGraceMs / 2));
     if (this.pausedBeat) clearInterval(this.pausedBeat);
-    if (this.pending?.kind === 'full') this.pending.app.dispose();
-    this.pending = null;
     await this.watcher?.close();
     await this.parser.close();
     await this.admin?.close();
@@ -387,6 +383,7 @@ export class ServerInstance {
     await this.loopDone;
     await this.transport.close(1001, 'server shutting down');
     this.app?.dispose();
+    if (this.pending?.kind === 'full') this.pending.app.dispose();
     await this.health?.stop();
     await agonesShutdown;
     this.agones?.close();
@@ -613,4 +610,3 @@ export class ServerInstance {
     return [...files];
   }
 }
-
