@@ -308,6 +308,7 @@ export async function run(opts) {
           mode === 'delta' ? pass(r.serverMs.length === edits ? p50 <= GOALS.p50Ms && p95 <= GOALS.p95Ms : null) : '—',
           mode === 'delta' ? pass(r.browserMs.length === edits ? percentile(r.browserMs, 50) <= GOALS.clientP50Ms : null) : '—',
         ]);
+        if (mode === 'delta' && r.appliedMs.length) notes.push(`${name} delta: the first edit after the server started, rename→applied ${fmt(r.appliedMs[0], 0)} ms (the ${edits} edits' p50 ${fmt(p50, 0)} ms)`);
         if (r.unseen > 0) notes.push(`${name} ${mode}: the bot did not see ${r.unseen} edits within 10 s`);
         if (r.unseenInBrowser > 0) notes.push(`${name} ${mode}: the client page did not draw ${r.unseenInBrowser} edits within 10 s`);
         if (r.errors > 0) notes.push(`${name} ${mode}: ${r.errors} edits not applied as ${mode} within 10 s`);

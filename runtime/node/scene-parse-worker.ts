@@ -8,7 +8,8 @@
  * a version this worker parsed before (`ParseRequest.base`), as a delta against it: which of its
  * entities are unchanged (the caller keeps its own objects for those) and the text of the rest.
  * A one-entity edit of a 2000-entity scene then costs the caller a small parse instead of a whole
- * one.
+ * one. A prime (`ParseRequest.prime`) reads and keeps a version ahead of the parses that will
+ * name it as their base, and answers with its hash alone.
  */
 import { parentPort } from 'node:worker_threads';
 import { SceneError, sameJson, type SceneDocument } from '../core/index.js';
@@ -30,6 +31,10 @@ port.on('message', (m: ParseRequest) => {
       kept.set(r.hash, r.doc);
       if (kept.size > KEEP) kept.delete(kept.keys().next().value!);
       const head = { id: m.id, ok: true as const, shown: r.shown, hash: r.hash };
+      if (m.prime) {
+        port.postMessage({ ...head, primed: true, workMs: r.parseMs } satisfies ParseReply);
+        return;
+      }
       if (!base) {
         port.postMessage({ ...head, text: JSON.stringify(r.doc), workMs: r.parseMs } satisfies ParseReply);
         return;

@@ -10,6 +10,8 @@ export interface ParseRequest {
   cwd: string;
   /** The hash of a version the caller holds: the worker may answer with a delta against it. */
   base?: string;
+  /** Read and keep the version, to send deltas against later; answer with its hash only. */
+  prime?: boolean;
 }
 
 /**
@@ -25,9 +27,9 @@ export interface ParseDelta {
   changed: string;
 }
 
-/** The worker's answer: the scene read (its validated document as JSON text, or a delta), or why not. */
+/** The worker's answer: the scene read (its validated document as JSON text, a delta, or nothing for a prime), or why not. */
 export type ParseReply =
-  | ({ id: number; ok: true; shown: string; hash: string; workMs: number } & ({ text: string } | { delta: ParseDelta }))
+  | ({ id: number; ok: true; shown: string; hash: string; workMs: number } & ({ text: string } | { delta: ParseDelta } | { primed: true }))
   | { id: number; ok: false; problems: SceneProblem[] | null; message: string };
 
 /** A version of the scene the caller holds, which the worker may send a delta against. */
@@ -53,7 +55,7 @@ function workerUrl(): URL {
 }
 
 export interface SceneParserOptions {
-  /** The worker goes after this long without a parse, ms (default 30 s); the next parse starts it again. */
+  /** The worker goes after this long without a parse, ms (default 30 s), unless kept warm; the next parse starts it again. */
   idleMs?: number;
   /** The worker's code (tests); default: found beside this module or the bundle. */
   url?: URL;
@@ -63,16 +65,19 @@ export interface SceneParserOptions {
  * Reads, parses and validates scene files on a worker thread, so that a large scene's reload
  * does not hold the game loop: the loop's thread only takes the finished document in, as a delta
  * against a version it holds (0.05 ms for a one-entity edit of 2000 entities) or as validated
- * JSON text to parse (3.4 ms for the same scene). The worker starts on the first parse and stops
- * when idle. When no worker can run (it failed to
- * start, or died), the parse is done on this thread instead: slower for the loop, never wrong.
+ * JSON text to parse (3.4 ms for the same scene). The worker starts on the first parse (or
+ * `prime`) and stops when idle, unless kept warm (`keepWarm`). When no worker can run (it failed
+ * to start, or died), the parse is done on this thread instead: slower for the loop, never wrong.
  */
 export class SceneParser {
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: ReadScene) => void; reject: (e: Error) => void; base: ParseBase | undefined }>();
+  /** Primes under way: each resolves with the hash read, or null. */
+  private readonly primes = new Map<number, (hash: string | null) => void>();
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private warm = false;
   /** Parses done on this thread because the worker could not (counted for tests and logs). */
   fallbacks = 0;
   /** Whether the last parse that succeeded ran on the worker. */
@@ -121,7 +126,46 @@ export class SceneParser {
       this.fallbacks++;
       return readScene(file, cwd);
     } finally {
-      if (this.pending.size === 0 && this.worker && !this.closed) this.armIdle();
+      if (this.pending.size === 0 && this.primes.size === 0 && this.worker && !this.closed) this.armIdle();
+    }
+  }
+
+  /**
+   * Keeps the worker running between parses while on (a scene whose every reload goes to it need
+   * not pay for a new thread and cold code each time); off, it stops once idle again.
+   */
+  keepWarm(on: boolean): void {
+    this.warm = on;
+    if (on) {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    } else if (this.worker && this.pending.size === 0 && this.primes.size === 0 && !this.closed) this.armIdle();
+  }
+
+  /**
+   * Starts the worker if it is not running and has it read `file` ahead of the next parse, on
+   * its own thread: its code is then compiled, and it holds that version to send a delta against
+   * when the next parse names it as the base. Nothing comes back to this thread but the hash, or
+   * null when the file could not be read (a later parse will say why).
+   */
+  async prime(file: string, cwd: string): Promise<string | null> {
+    if (this.closed) return null;
+    let worker: Worker;
+    try {
+      worker = this.worker ?? this.start();
+    } catch {
+      return null;
+    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    const id = this.nextId++;
+    try {
+      return await new Promise<string | null>((resolve) => {
+        this.primes.set(id, resolve);
+        worker.postMessage({ id, file, cwd, prime: true } satisfies ParseRequest);
+      });
+    } finally {
+      if (this.pending.size === 0 && this.primes.size === 0 && this.worker && !this.closed) this.armIdle();
     }
   }
 
@@ -141,6 +185,12 @@ export class SceneParser {
     // The loop's process must not be kept alive by an idle parser.
     w.unref();
     w.on('message', (m: ParseReply) => {
+      const primed = this.primes.get(m.id);
+      if (primed) {
+        this.primes.delete(m.id);
+        primed(m.ok ? m.hash : null);
+        return;
+      }
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
@@ -149,6 +199,7 @@ export class SceneParser {
         const t0 = performance.now();
         let doc: SceneDocument;
         try {
+          if ('primed' in m) throw new Error('scene parse worker answered a parse as a prime');
           doc = 'text' in m ? (JSON.parse(m.text) as SceneDocument) : fromDelta(m.delta, p.base);
         } catch (err) {
           p.reject(err as Error); // not a SceneError: read here instead
@@ -171,11 +222,12 @@ export class SceneParser {
   }
 
   private armIdle(): void {
+    if (this.warm) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       const w = this.worker;
-      if (!w || this.pending.size > 0) return;
+      if (!w || this.pending.size > 0 || this.primes.size > 0 || this.warm) return;
       this.worker = null;
       void w.terminate();
     }, this.opts.idleMs ?? 30_000);
@@ -184,8 +236,11 @@ export class SceneParser {
 
   private failAll(err: Error): void {
     const all = [...this.pending.values()];
+    const primes = [...this.primes.values()];
     this.pending.clear();
+    this.primes.clear();
     for (const p of all) p.reject(err);
+    for (const p of primes) p(null);
   }
 }
 

@@ -21,7 +21,7 @@ import { AdminServer } from './admin/admin-server.js';
 import { AssetRoot } from './assets.js';
 import type { ServerConfig } from './config.js';
 import type { PinoLogger } from './logger.js';
-import { loadSceneFile, type LoadedScene } from './scene-loader.js';
+import { loadSceneFile, readScene, type LoadedScene } from './scene-loader.js';
 import { SceneParser } from './scene-parser.js';
 import { createSleepClock } from './sleep-clock.js';
 import { SceneWatcher } from './scene-watcher.js';
@@ -229,8 +229,7 @@ export class ServerInstance {
     try {
       const t1 = performance.now();
       scene = this.scene ?? (await loadSceneFile(this.config.scene, this.assets, RunMode.Server));
-      // The first reload's estimate (see loadNext): a cold start's load, an overestimate if anything.
-      this.workTimes.push(scene.workMs);
+      this.workTimes.push(this.config.watch ? await this.warmWorkMs(scene.workMs) : scene.workMs);
       if (this.config.physics === 'rapier') disableWasmTierUp();
       this.physics = await loadPhysics(this.config.physics);
       this.use(scene, this.buildApp(scene));
@@ -269,6 +268,7 @@ export class ServerInstance {
     if (this.config.watch) {
       this.watcher = new SceneWatcher({ log: this.log, load: () => this.loadNext(), reload: (since, early) => this.reload(since, early) });
       await this.watcher.start(this.watchedFiles(scene));
+      this.readyParser();
     }
     this.log.info(
       { port: this.boundPort, host: this.config.host, healthPort: this.healthPort || null, adminPort: this.adminPort || null, tickRate: this.config.tickRate, maxPlayers: this.config.maxPlayers, physics: this.config.physics, startMs: Math.round(performance.now() - t0) },
@@ -420,12 +420,45 @@ export class ServerInstance {
    * takes in only the entities that changed.
    */
   private async loadNext(): Promise<LoadedScene> {
-    const offThread = this.workTimes.percentile(50) >= this.loop.stepMs / 4;
+    const offThread = this.loadsOffThread;
     if (!offThread) await this.loop.afterNextTick();
     const base = this.scene ? { hash: this.scene.hash, doc: this.scene.doc } : undefined;
     const scene = await loadSceneFile(this.config.scene, this.assets, RunMode.Server, process.cwd(), offThread ? this.parser : undefined, base);
     this.workTimes.push(scene.workMs);
+    this.readyParser();
     return scene;
+  }
+
+  /** Whether the next load goes to the parser's worker: the last few held their thread a quarter of a tick or more (median). */
+  private get loadsOffThread(): boolean {
+    return this.workTimes.percentile(50) >= this.loop.stepMs / 4;
+  }
+
+  /**
+   * While loads go to the worker, keeps it running, and starts it ready (its code compiled, the
+   * running version held to send a delta against) rather than on the next edit: a new worker
+   * takes a hundred milliseconds and more to answer its first parse, and only with the whole
+   * document. The worker does the reading; this thread only starts it.
+   */
+  private readyParser(): void {
+    const off = this.loadsOffThread;
+    this.parser.keepWarm(off);
+    if (off && !this.parser.running) void this.parser.prime(this.config.scene, process.cwd());
+  }
+
+  /**
+   * What the first reload's load will hold its thread for, ms, from the start-up load's `coldMs`:
+   * that one ran code never compiled before, often on a machine busy starting other things, and
+   * can be ten times a warm one. When it says a reload would go to the worker, a warm read (before
+   * the loop starts, so no tick waits for it) says whether that holds.
+   */
+  private async warmWorkMs(coldMs: number): Promise<number> {
+    if (coldMs < this.loop.stepMs / 4) return coldMs;
+    try {
+      return Math.min(coldMs, (await readScene(this.config.scene, process.cwd())).parseMs);
+    } catch {
+      return coldMs; // changed or gone since: the next load measures again
+    }
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The scene parser against real files and a real worker thread: the worker's document is the
  * one this thread would read, a bad file's problems come back naming the file and pointer, a
- * worker that cannot start or dies falls back to this thread, and the worker stops when idle.
+ * worker that cannot start or dies falls back to this thread, a primed worker holds a version to
+ * send deltas against, and the worker stops when idle unless kept warm.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -120,6 +121,60 @@ describe('SceneParser', () => {
       expect(r.doc.entities).toHaveLength(20);
       expect(parser.lastOnWorker).toBe(false);
       expect(parser.fallbacks).toBe(1);
+    } finally {
+      await parser.close();
+    }
+  });
+
+  it('primes a version ahead on the worker: the next parse naming it as its base comes back as a delta', async () => {
+    const dir = await temps.make();
+    const file = join(dir, 'rows.json');
+    const v1 = scene(200);
+    await writeFile(file, JSON.stringify(v1));
+    // The running version, as a server read it at start-up on its own thread.
+    const running = await readScene(file, dir);
+    const base = { hash: running.hash, doc: running.doc };
+    const primed = new SceneParser();
+    const cold = new SceneParser();
+    try {
+      expect(primed.running).toBe(false);
+      expect(await primed.prime(file, dir)).toBe(running.hash);
+      expect(primed.running).toBe(true);
+      const v2 = structuredClone(v1);
+      v2.entities[5]!.components.transform.position = [50, 2, 0];
+      await writeFile(file, JSON.stringify(v2));
+      const next = await primed.read(file, dir, base);
+      expect(untimed(next)).toEqual(untimed(await readScene(file, dir)));
+      expect(next.doc.entities[0]).toBe(running.doc.entities[0]);
+      expect(next.doc.entities[5]).not.toBe(running.doc.entities[5]);
+      // Without the prime, the worker never held that version: the whole document comes back.
+      const whole = await cold.read(file, dir, base);
+      expect(untimed(whole)).toEqual(untimed(next));
+      expect(whole.doc.entities[0]).not.toBe(running.doc.entities[0]);
+      // A file that cannot be read or is invalid primes nothing, and says so with null only.
+      expect(await primed.prime(join(dir, 'nope.json'), dir)).toBeNull();
+      await writeFile(file, '{"format": "keel-scene"');
+      expect(await primed.prime(file, dir)).toBeNull();
+      expect(primed.fallbacks).toBe(0);
+    } finally {
+      await primed.close();
+      await cold.close();
+    }
+  });
+
+  it('keeps its worker running while kept warm, and lets it stop when idle after', async () => {
+    const dir = await temps.make();
+    const file = join(dir, 'rows.json');
+    await writeFile(file, JSON.stringify(scene(5)));
+    const parser = new SceneParser({ idleMs: 50 });
+    try {
+      parser.keepWarm(true);
+      await parser.prime(file, dir);
+      await parser.read(file, dir);
+      await new Promise((r) => setTimeout(r, 300)); // six times the idle time
+      expect(parser.running).toBe(true);
+      parser.keepWarm(false);
+      await until(() => (parser.running ? undefined : true), 'the worker stopped once no longer kept warm', 5_000, 10);
     } finally {
       await parser.close();
     }
