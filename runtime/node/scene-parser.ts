@@ -103,15 +103,11 @@ export class SceneParser {
   async read(file: string, cwd: string, base?: ParseBase): Promise<ReadScene> {
     this.lastOnWorker = false;
     if (this.closed) return readScene(file, cwd);
-    let worker: Worker;
-    try {
-      worker = this.worker ?? this.start();
-    } catch {
+    const worker = this.busy();
+    if (!worker) {
       this.fallbacks++;
       return readScene(file, cwd);
     }
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
     const id = this.nextId++;
     try {
       const scene = await new Promise<ReadScene>((resolve, reject) => {
@@ -126,7 +122,7 @@ export class SceneParser {
       this.fallbacks++;
       return readScene(file, cwd);
     } finally {
-      if (this.pending.size === 0 && this.primes.size === 0 && this.worker && !this.closed) this.armIdle();
+      this.idle();
     }
   }
 
@@ -139,7 +135,7 @@ export class SceneParser {
     if (on) {
       if (this.idleTimer) clearTimeout(this.idleTimer);
       this.idleTimer = null;
-    } else if (this.worker && this.pending.size === 0 && this.primes.size === 0 && !this.closed) this.armIdle();
+    } else this.idle();
   }
 
   /**
@@ -149,7 +145,21 @@ export class SceneParser {
    * null when the file could not be read (a later parse will say why).
    */
   async prime(file: string, cwd: string): Promise<string | null> {
-    if (this.closed) return null;
+    const worker = this.closed ? null : this.busy();
+    if (!worker) return null;
+    const id = this.nextId++;
+    try {
+      return await new Promise<string | null>((resolve) => {
+        this.primes.set(id, resolve);
+        worker.postMessage({ id, file, cwd, prime: true } satisfies ParseRequest);
+      });
+    } finally {
+      this.idle();
+    }
+  }
+
+  /** The worker, started if need be, with its idle stop called off; null when none can start. */
+  private busy(): Worker | null {
     let worker: Worker;
     try {
       worker = this.worker ?? this.start();
@@ -158,15 +168,12 @@ export class SceneParser {
     }
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
-    const id = this.nextId++;
-    try {
-      return await new Promise<string | null>((resolve) => {
-        this.primes.set(id, resolve);
-        worker.postMessage({ id, file, cwd, prime: true } satisfies ParseRequest);
-      });
-    } finally {
-      if (this.pending.size === 0 && this.primes.size === 0 && this.worker && !this.closed) this.armIdle();
-    }
+    return worker;
+  }
+
+  /** Arms the idle stop once nothing is asked of the worker. */
+  private idle(): void {
+    if (this.pending.size === 0 && this.primes.size === 0 && this.worker && !this.closed) this.armIdle();
   }
 
   /** Stops the worker; later parses run on this thread. */
