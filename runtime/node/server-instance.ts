@@ -306,8 +306,8 @@ export class ServerInstance {
         tick: () => loop.nextTick,
         paused: () => loop.isPaused,
         pendingSteps: () => loop.pendingSteps,
-        pause: () => this.pauseLoop(),
-        resume: () => this.resumeLoop(),
+        pause: () => this.pause(),
+        resume: () => this.resume(),
         step: (n) => loop.step(n),
         pushEdit: (edit) => this.pushEdit(edit),
       },
@@ -320,9 +320,19 @@ export class ServerInstance {
     return this.adminPort;
   }
 
-  private pauseLoop(): void {
+  /**
+   * Stops ticking after the tick in progress (the admin channel's pause); the tick number holds.
+   * Reloads are still applied, at once, so a paused world shows each edit: one that was waiting
+   * for the next tick's start is applied now, since that tick is not coming.
+   */
+  pause(): void {
     if (this.loop.isPaused) return;
     this.loop.pause();
+    if (this.pending) {
+      const p = this.pending;
+      this.pending = null;
+      this.applyReload(p, this.loop.nextTick);
+    }
     // A paused loop is a developer looking, not a hung server: keep the heartbeat going so the
     // stall check and the watchdog leave it be.
     this.pausedBeat = setInterval(() => {
@@ -330,7 +340,8 @@ export class ServerInstance {
     }, 250);
   }
 
-  private resumeLoop(): void {
+  /** Ticks again on the schedule, from now (the admin channel's resume). */
+  resume(): void {
     if (this.pausedBeat) clearInterval(this.pausedBeat);
     this.pausedBeat = null;
     this.loop.resume();

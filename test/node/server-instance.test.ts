@@ -1,9 +1,12 @@
 /**
  * A server instance is a value: two of the same scene run in one process, on their own ports,
- * with their own simulations, and stopping one leaves the other ticking.
+ * with their own simulations, and stopping one leaves the other ticking. Reloads and the
+ * loop's pause, driven through the instance's own methods.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { RunMode } from '../../runtime/core/index.js';
 import { AssetRoot } from '../../runtime/node/assets.js';
@@ -13,13 +16,17 @@ import { loadSceneFile } from '../../runtime/node/scene-loader.js';
 import { ServerInstance } from '../../runtime/node/server-instance.js';
 import { freePort } from '../helpers/ports.js';
 import { REPO } from '../helpers/keel-process.js';
+import { TempDirs } from '../helpers/wait.js';
+
+const temps = new TempDirs('keel-instance-');
+afterAll(() => temps.cleanup());
 
 const started: ServerInstance[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.stop('test over')));
 });
 
-async function makeInstance(id: string) {
+async function makeInstance(id: string, sceneFile = 'scenes/arena.json') {
   const port = await freePort();
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
@@ -29,7 +36,7 @@ async function makeInstance(id: string) {
     },
   });
   const early = resolveEarlyConfig({
-    scene: 'scenes/arena.json',
+    scene: sceneFile,
     flags: { port: String(port), id, host: '127.0.0.1', watch: 'false', healthPort: '0' },
     env: {},
     cwd: REPO,
@@ -42,7 +49,7 @@ async function makeInstance(id: string) {
   const instance = new ServerInstance(config, { logger, scene, assets });
   started.push(instance);
   await instance.start();
-  return { instance, port, lines };
+  return { instance, port, lines, assets };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -103,5 +110,39 @@ describe('ServerInstance', () => {
     await until(() => instance.status().reloads === 1, 'the reload applied');
     expect(instance.simulation).toBe(before);
     expect(lines.some((l) => /reloaded/.test(String(l.msg)) && l.result === 'delta')).toBe(true);
+  });
+
+  it('a reload waiting for the next tick is applied when the loop is paused, and the tick number holds', async () => {
+    const dir = await temps.make();
+    const file = join(dir, 'pause.json');
+    const crate = (id: string, x: number) => ({ id, components: { transform: { position: [x, 0.5, 0] }, mesh: { shape: 'box' } } });
+    const doc = (extra: unknown[]) => ({ format: 'keel-scene', version: 1, name: 'pause', entities: [crate('crate', 0), ...extra] });
+    await writeFile(file, JSON.stringify(doc([])));
+    const { instance, assets } = await makeInstance('Instance-P', file);
+    await until(() => instance.status().tick > 3, 'a few ticks');
+    await writeFile(file, JSON.stringify(doc([crate('marker', 4)])));
+    const next = await loadSceneFile(file, assets, RunMode.Server, REPO);
+    // The version arrives while the next tick is overdue (this thread held past two deadlines),
+    // so it waits for that tick's start rather than being applied at once.
+    let arrive!: (s: typeof next) => void;
+    const reloading = instance.reload(performance.now(), new Promise((r) => (arrive = r)));
+    const heldUntil = performance.now() + 3 * (1000 / instance.status().tickRate);
+    while (performance.now() < heldUntil) {
+      // hold the thread
+    }
+    arrive(next);
+    expect(await reloading).toBe(true);
+    expect(instance.status().reloads).toBe(0);
+    // Paused before that tick: no tick comes to apply it, so the pause does.
+    instance.pause();
+    const tick = instance.status().tick;
+    expect(instance.status().reloads).toBe(1);
+    expect(instance.simulation!.world.get('marker')).toBeDefined();
+    await sleep(200);
+    expect(instance.status().tick).toBe(tick);
+    instance.resume();
+    await until(() => instance.status().tick > tick + 3, 'ticking again');
+    expect(instance.status().reloads).toBe(1);
+    expect(instance.simulation!.world.get('marker')).toBeDefined();
   });
 });
