@@ -25,6 +25,8 @@
  *     so they are estimates); the baselines time each simulation step themselves;
  *   - RSS: VmRSS of the server process, peak of samples taken every second.
  *
+ * Then what a client that never reads costs the tick (slow-reader.mjs).
+ *
  * Exports run({ quick, progress, repo, signal? }) -> tables, for bench/run.mjs; standalone.mjs
  * runs it alone.
  */
@@ -37,6 +39,27 @@ import { freePort, httpGet, waitForPort } from '../lib/net.mjs';
 import { histogramQuantile, mean } from '../lib/stats.mjs';
 import { fmt } from '../lib/format.mjs';
 import { MOVERS, writeScenario } from './scene.mjs';
+import { measureSlowReader } from './slow-reader.mjs';
+
+/** A client that never reads may cost the tick this much at most: its mean ≤ 3× the control window's + 1 ms. */
+const SLOW_READER_GOAL = { ratio: 3, plusMs: 1 };
+
+/** @param {Awaited<ReturnType<typeof measureSlowReader>>} r */
+function slowReaderTable(r) {
+  const rows = r.rounds.map((x) => {
+    const ok = x.sleeperMs < SLOW_READER_GOAL.ratio * x.controlMs + SLOW_READER_GOAL.plusMs;
+    return [x.round, `${fmt(x.controlMs, 3)} (${x.controlTicks})`, `${fmt(x.sleeperMs, 3)} (${x.sleeperTicks})`, `${fmt(x.sleeperMs / x.controlMs, 2)}×`, x.dropS === null ? 'not dropped' : fmt(x.dropS, 2), x.goodSnapshots, pass(x.dropS !== null && ok)];
+  });
+  return {
+    title: `A client that never reads: keel serve, arena + 600 pillars (${r.entities} entities), one good bot, then a client that stops reading until it is dropped (4005)`,
+    columns: ['round', 'mean tick ms, control (ticks)', 'mean tick ms, with the sleeper (ticks)', 'vs control', 'dropped after s', 'good bot snapshots meanwhile', `goal: dropped, ≤${SLOW_READER_GOAL.ratio}× + ${SLOW_READER_GOAL.plusMs} ms`],
+    rows,
+    notes: [
+      'Mean tick from keel_tick_duration_seconds _sum/_count: a 2 s control window with the good bot only, then from the sleeper\'s hello to its drop. Each round on a fresh server. Sends go to each socket\'s buffer and the tick never waits on them: the sleeper costs what copying its full snapshots costs.',
+      ...r.errors.map((e) => `error: ${e}`),
+    ],
+  };
+}
 
 const BOTS = 50;
 const TICK_RATE = 60;
@@ -94,7 +117,9 @@ export async function run(opts) {
       }
       rounds.push(round);
     }
-    return tables(mergeRounds(rounds), { quick, warmupS, windowS, entities: scenario.entities, rounds });
+    const out = tables(mergeRounds(rounds), { quick, warmupS, windowS, entities: scenario.entities, rounds });
+    out.push(slowReaderTable(await measureSlowReader({ repo, rounds: quick ? 1 : 3, progress, signal })));
+    return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -121,7 +121,7 @@ describe('multiplayer', () => {
     expect(none.stats.closeCode).toBe(4002);
   });
 
-  it('drops a client that never reads, without stalling the tick', async () => {
+  it('drops a client that never reads, and keeps ticking and sending to the others meanwhile', async () => {
     // A scene with many entities: a client that never acks gets full snapshots, which fill
     // the socket buffers within seconds when nobody reads them.
     const dir = mkdtempSync(join(tmpdir(), 'keel-slow-'));
@@ -139,37 +139,25 @@ describe('multiplayer', () => {
     const healthPort = await freePort();
     const { proc, url } = await serve(['--assets', join(REPO, 'scenes'), '--health-port', String(healthPort)], join(dir, 'big.json'));
     const good = await bot(url, 'good');
-    // Tick cost from the server's own histogram: sum and count of tick durations.
-    const tickTotals = async () => {
+    // Ticks completed, from the server's own histogram.
+    const ticks = async () => {
       const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-      const value = (re: RegExp) => Number(re.exec(metrics)?.[1]);
-      return {
-        sum: value(/^keel_tick_duration_seconds_sum\{[^}]*\} ([\d.e+-]+)/m),
-        count: value(/^keel_tick_duration_seconds_count\{[^}]*\} (\d+)/m),
-      };
+      return Number(/^keel_tick_duration_seconds_count\{[^}]*\} (\d+)/m.exec(metrics)?.[1]);
     };
-    // A control window with only the good client, as long as the sleeper's will roughly be.
-    const t0 = await tickTotals();
-    await new Promise((r) => setTimeout(r, 2000));
-    const t1 = await tickTotals();
+    const t1 = await ticks();
     // The sleeper: says hello, then its socket stops reading.
     const sleeper = await raw(url);
     sleeper.ws.send(encodeClient({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, token: '', name: 'sleeper' }));
     await until(() => proc.records().some((r) => /joined as/.test(String(r.msg)) && r.name === 'sleeper'), 'sleeper joined');
     (sleeper.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     await proc.waitForRecord((r) => r.code === 4005 && /too slow/.test(String(r.reason)), 30_000);
-    const t2 = await tickTotals();
+    const t2 = await ticks();
     const before = good.stats.snapshots;
     await until(() => good.stats.snapshots > before + 10, 'good client still receiving');
-    // Sends never block the tick: while the sleeper's buffer grew, the mean tick cost stayed
-    // near the control window's. Compared against the same process on the same machine a
-    // moment earlier, so a busy machine shifts both windows alike.
-    const meanMs = (a: { sum: number; count: number }, b: { sum: number; count: number }) => ((b.sum - a.sum) / (b.count - a.count)) * 1000;
-    expect(t1.count - t0.count).toBeGreaterThan(30);
-    expect(t2.count - t1.count).toBeGreaterThan(30);
-    const control = meanMs(t0, t1);
-    const withSleeper = meanMs(t1, t2);
-    expect(withSleeper, `mean tick ${withSleeper.toFixed(3)} ms with the sleeper vs ${control.toFixed(3)} ms before`).toBeLessThan(control * 3 + 1);
+    // Sends never block the tick: it kept running while the sleeper's buffers filled. What the
+    // sleeper cost each tick is a speed figure: `npm run bench -- --only net` measures it ("A
+    // client that never reads").
+    expect(t2 - t1).toBeGreaterThan(30);
   }, 60_000);
 
   it('replicates what scripts do: spawned and removed entities, changed materials', async () => {
