@@ -277,7 +277,7 @@ function rawGet(port, path, timeoutMs = 5000) {
  * /metrics render of its own (past the shared snapshot's life), so windows do not overlap.
  * @param {ReturnType<typeof settings>} cfg @param {{ repo: string, progress: (m: string) => void, signal?: AbortSignal }} ctx
  */
-export async function measureScrapes(cfg, ctx) {
+async function measureScrapes(cfg, ctx) {
   const { rounds, windowMs, concurrency } = cfg.scrapes;
   const { METRICS_REFRESH_MS } = await import(pathToFileURL(join(ctx.repo, 'dist', 'runtime', 'node', 'health', 'health-endpoint.js')).href);
   const l = await launch(keel('arena', true), ctx.repo);

@@ -30,18 +30,18 @@ port.on('message', (m: ParseRequest) => {
       kept.delete(r.hash);
       kept.set(r.hash, r.doc);
       if (kept.size > KEEP) kept.delete(kept.keys().next().value!);
-      const head = { id: m.id, ok: true as const, shown: r.shown, hash: r.hash };
+      const head = { id: m.id, ok: true as const, shown: r.shown, hash: r.hash, workMs: r.parseMs };
       if (m.prime) {
-        port.postMessage({ ...head, primed: true, workMs: r.parseMs } satisfies ParseReply);
+        port.postMessage({ ...head, primed: true } satisfies ParseReply);
         return;
       }
       if (!base) {
-        port.postMessage({ ...head, text: JSON.stringify(r.doc), workMs: r.parseMs } satisfies ParseReply);
+        port.postMessage({ ...head, text: JSON.stringify(r.doc) } satisfies ParseReply);
         return;
       }
       const { order, changed } = entityDelta(base, r.doc);
       port.postMessage(
-        { ...head, delta: { base: m.base!, top: JSON.stringify({ ...r.doc, entities: [] }), order, changed: JSON.stringify(changed) }, workMs: r.parseMs } satisfies ParseReply,
+        { ...head, delta: { base: m.base!, top: JSON.stringify({ ...r.doc, entities: [] }), order, changed: JSON.stringify(changed) } } satisfies ParseReply,
         [order.buffer as ArrayBuffer],
       );
     },

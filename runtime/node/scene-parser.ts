@@ -132,10 +132,8 @@ export class SceneParser {
    */
   keepWarm(on: boolean): void {
     this.warm = on;
-    if (on) {
-      if (this.idleTimer) clearTimeout(this.idleTimer);
-      this.idleTimer = null;
-    } else this.idle();
+    if (on) this.cancelIdle();
+    else this.idle();
   }
 
   /**
@@ -166,9 +164,13 @@ export class SceneParser {
     } catch {
       return null;
     }
+    this.cancelIdle();
+    return worker;
+  }
+
+  private cancelIdle(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
-    return worker;
   }
 
   /** Arms the idle stop once nothing is asked of the worker. */
@@ -179,8 +181,7 @@ export class SceneParser {
   /** Stops the worker; later parses run on this thread. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+    this.cancelIdle();
     const w = this.worker;
     this.worker = null;
     this.failAll(new Error('scene parser closed'));
@@ -230,7 +231,7 @@ export class SceneParser {
 
   private armIdle(): void {
     if (this.warm) return;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.cancelIdle();
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       const w = this.worker;

@@ -328,11 +328,7 @@ export class ServerInstance {
   pause(): void {
     if (this.loop.isPaused) return;
     this.loop.pause();
-    if (this.pending) {
-      const p = this.pending;
-      this.pending = null;
-      this.applyReload(p, this.loop.nextTick);
-    }
+    this.applyPending(this.loop.nextTick);
     // A paused loop is a developer looking, not a hung server: keep the heartbeat going so the
     // stall check and the watchdog leave it be.
     this.pausedBeat = setInterval(() => {
@@ -442,7 +438,12 @@ export class ServerInstance {
 
   /** Whether the next load goes to the parser's worker: the last few held their thread a quarter of a tick or more (median). */
   private get loadsOffThread(): boolean {
-    return this.workTimes.percentile(50) >= this.loop.stepMs / 4;
+    return this.workTimes.percentile(50) >= this.offThreadMs;
+  }
+
+  /** A load that holds its thread this long or more goes to the worker: a quarter of a tick period. */
+  private get offThreadMs(): number {
+    return this.loop.stepMs / 4;
   }
 
   /**
@@ -464,7 +465,7 @@ export class ServerInstance {
    * the loop starts, so no tick waits for it) says whether that holds.
    */
   private async warmWorkMs(coldMs: number): Promise<number> {
-    if (coldMs < this.loop.stepMs / 4) return coldMs;
+    if (coldMs < this.offThreadMs) return coldMs;
     try {
       return Math.min(coldMs, (await readScene(this.config.scene, process.cwd())).parseMs);
     } catch {
@@ -562,11 +563,7 @@ export class ServerInstance {
 
   /** One tick: apply a reload if one is waiting, then network in, physics, scripts, replication out. */
   private tick(dt: number, n: number): void {
-    if (this.pending) {
-      const p = this.pending;
-      this.pending = null;
-      this.applyReload(p, n);
-    }
+    this.applyPending(n);
     const sim = this.sim!;
     const t0 = performance.now();
     try {
@@ -584,6 +581,14 @@ export class ServerInstance {
     (this.health?.heartbeat ?? this.sharedHeartbeat)?.beat(n, this.session.playerCount, sim.world.size, ms);
     // From the loop itself, so a loop that stops ticking stops the pings; it never blocks or throws.
     this.agones?.tick();
+  }
+
+  /** Applies the reload waiting for tick `n`'s start, if there is one. */
+  private applyPending(n: number): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    this.applyReload(p, n);
   }
 
   /** Applies a reloaded scene before tick `n`, and notes how long that took. */
