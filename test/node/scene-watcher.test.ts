@@ -105,7 +105,13 @@ describe('SceneWatcher early load', () => {
     await until(() => (reloads.at(-1)?.applied === 'v2.' ? true : undefined), `v2 to reload (so far ${JSON.stringify(reloads)})`, 3000, 5);
     await sleep(300);
     expect(loads[0]).toBe('v1.');
-    expect(reloads).toEqual([expect.objectContaining({ early: null, applied: 'v2.' })]);
+    if (reloads.length === 1) {
+      // v2 landed within v1's burst (the usual case): one reload, of v2, the early read set aside.
+      expect(reloads).toEqual([expect.objectContaining({ early: null, applied: 'v2.' })]);
+    } else {
+      // On a machine slow enough that v1's quiet time ended before v2 landed: v1, then v2.
+      expect(reloads.map((r) => r.applied), JSON.stringify(reloads)).toEqual(['v1.', 'v2.']);
+    }
   });
 
   it('a read that caught a file mid-write is not the reload\'s: it reads again', async () => {
